@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Containerd.Tests.Support;
+
+namespace Containerd.Tests.Integration;
+
+/// <summary>The `ctr` CLI as a person at a shell uses it.</summary>
+[TestFixture]
+public sealed class CtrTests : DaemonFixture
+{
+    private async Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(string? stdin, params string[] args)
+    {
+        var info = new ProcessStartInfo(TestPaths.Ctr)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+        };
+        info.ArgumentList.Add("--address");
+        info.ArgumentList.Add(Daemon.Address);
+        info.ArgumentList.Add("--namespace");
+        info.ArgumentList.Add(Client.Namespace);
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Test]
+    public async Task RunRmPrintsHello()
+    {
+        var (code, stdout, stderr) = await CtrAsync(null, "run", "--rm", "--rootfs", TestPaths.Rootfs, "hello", "echo", "hello");
+        Assert.That((code, stdout, stderr), Is.EqualTo((0, "hello\n", "")));
+        var (_, containers, _) = await CtrAsync(null, "containers", "list");
+        Assert.That(containers, Does.Not.Contain("hello"), "--rm removed the container");
+    }
+
+    [Test]
+    public async Task RunPropagatesTheExitCodeAndStdin()
+    {
+        var (code, _, _) = await CtrAsync(null, "run", "--rm", "--rootfs", TestPaths.Rootfs, "seven", "sh", "-c", "exit 7");
+        Assert.That(code, Is.EqualTo(7));
+        var (catCode, catOut, _) = await CtrAsync("from stdin\n", "run", "--rm", "--rootfs", TestPaths.Rootfs, "cat", "cat");
+        Assert.That((catCode, catOut), Is.EqualTo((0, "from stdin\n")));
+    }
+
+    [Test]
+    public async Task DetachedTasksExecPsKillDelete()
+    {
+        var (code, _, err) = await CtrAsync(null, "run", "-d", "--rootfs", TestPaths.Rootfs, "bg", "sleep", "300");
+        Assert.That(code, Is.EqualTo(0), err);
+
+        var (_, tasks, _) = await CtrAsync(null, "tasks", "list");
+        Assert.That(tasks, Does.Contain("bg").And.Contain("RUNNING"));
+
+        var (execCode, execOut, _) = await CtrAsync(null, "tasks", "exec", "--cwd", "/etc", "bg", "sh", "-c", "pwd; exit 3");
+        Assert.That((execCode, execOut), Is.EqualTo((3, "/etc\n")));
+
+        var (_, ps, _) = await CtrAsync(null, "tasks", "ps", "bg");
+        Assert.That(ps.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(2), "header and the init process: the exec was deleted");
+
+        Assert.That((await CtrAsync(null, "tasks", "kill", "--signal", "SIGKILL", "bg")).ExitCode, Is.EqualTo(0));
+        for (var i = 0; i < 100 && !(await CtrAsync(null, "tasks", "list")).Stdout.Contains("STOPPED"); i++)
+            await Task.Delay(50);
+        var (delCode, _, delErr) = await CtrAsync(null, "tasks", "delete", "bg");
+        Assert.That(delCode, Is.EqualTo(0), delErr);
+        Assert.That((await CtrAsync(null, "containers", "delete", "bg")).ExitCode, Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task ErrorsPrintTheDaemonsMessageAndExitNonZero()
+    {
+        var (code, _, stderr) = await CtrAsync(null, "tasks", "delete", "nope");
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(stderr, Does.Contain("nope").And.Contain("not found"));
+    }
+}

@@ -1,7 +1,0 @@
-namespace Containerd.Tests;
-
-public sealed class PlaceholderTests
-{
-    [Test]
-    public void Builds() => Assert.Pass();
-}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Containerd.Shared.Native;
+
+namespace Containerd.Tests.Support;
+
+/// <summary>
+/// What a test may leave behind and must not: shims, container processes, mounts, FIFOs,
+/// sockets, bundles, runc state, zombies. Everything is looked up under the daemon's own
+/// directory, so fixtures running side by side do not see each other's work.
+/// </summary>
+public static class Leaks
+{
+    public static IReadOnlyList<string> Find(DaemonProcess daemon, string? ns = null)
+    {
+        var found = new List<string>();
+        var scope = ns is null ? daemon.StateDir : Path.Combine(daemon.StateDir, "tasks", ns);
+
+        foreach (var shim in ShimPids(daemon.Dir, ns))
+            found.Add($"shim process {shim.Pid}: {shim.CommandLine}");
+
+        foreach (var mount in MountsUnder(daemon.Dir))
+            found.Add($"mount at {mount}");
+
+        var tasksDir = Path.Combine(daemon.StateDir, "tasks");
+        if (Directory.Exists(scope))
+        {
+            foreach (var bundle in Directory.EnumerateDirectories(scope, "*", ns is null ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly))
+            {
+                if (ns is null && Path.GetDirectoryName(Path.GetDirectoryName(bundle)) != tasksDir)
+                    continue;
+                found.Add($"bundle directory {bundle}");
+            }
+        }
+
+        foreach (var file in FilesUnder(daemon.StateDir).Where(f => f.EndsWith(".sock", StringComparison.Ordinal) || IsFifo(f)))
+            found.Add($"socket or fifo {file}");
+
+        foreach (var container in RuncContainers(daemon, ns))
+            found.Add($"runc container {container}");
+
+        foreach (var zombie in Zombies())
+            found.Add($"zombie {zombie}");
+
+        return found;
+    }
+
+    public static void AssertNone(DaemonProcess daemon, string? ns = null)
+    {
+        var leaks = WaitForNone(daemon, ns);
+        Assert.That(leaks, Is.Empty, "left behind:\n" + string.Join("\n", leaks));
+    }
+
+    /// <summary>Shims exit just after Delete returns; give them a moment before calling anything a leak.</summary>
+    public static IReadOnlyList<string> WaitForNone(DaemonProcess daemon, string? ns = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            var leaks = Find(daemon, ns);
+            if (leaks.Count == 0 || DateTime.UtcNow > deadline)
+                return leaks;
+            Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Kills and unmounts whatever a failed test left, so one failure does not spoil the next test.</summary>
+    public static void ForceCleanup(DaemonProcess daemon)
+    {
+        foreach (var shim in ShimPids(daemon.Dir, null))
+            Libc.Kill(shim.Pid, 9);
+        var runcRoot = Path.Combine(daemon.StateDir, "runc");
+        if (Directory.Exists(runcRoot))
+        {
+            foreach (var nsRoot in Directory.EnumerateDirectories(runcRoot))
+            {
+                foreach (var id in Directory.EnumerateDirectories(nsRoot).Select(Path.GetFileName))
+                    Run("runc", "--root", nsRoot, "delete", "--force", id!);
+            }
+        }
+        foreach (var mount in MountsUnder(daemon.Dir).OrderByDescending(m => m.Length))
+            Run("umount", "-l", mount);
+    }
+
+    public static IEnumerable<(int Pid, string CommandLine)> ShimPids(string daemonDir, string? ns)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            string cmdline;
+            try
+            {
+                cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            if (!cmdline.Contains("containerd-shim", StringComparison.Ordinal) || !cmdline.Contains(daemonDir, StringComparison.Ordinal))
+                continue;
+            if (cmdline.Contains(" --shim ", StringComparison.Ordinal))
+                continue; // the daemon itself names the shim binary
+            if (ns is not null && !cmdline.Contains($"--namespace {ns} ", StringComparison.Ordinal))
+                continue;
+            yield return (pid, cmdline.Trim());
+        }
+    }
+
+    public static IEnumerable<string> MountsUnder(string dir)
+    {
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 4 && fields[4].StartsWith(dir + "/", StringComparison.Ordinal))
+                yield return fields[4];
+        }
+    }
+
+    public static IEnumerable<string> Zombies()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            var close = stat.LastIndexOf(')');
+            var rest = stat[(close + 2)..].Split(' ');
+            if (rest[0] == "Z")
+            {
+                var ppid = int.Parse(rest[1]);
+                // The test host reaps its own children (the daemon, runc helpers) when it gets to them.
+                if (ppid != Environment.ProcessId)
+                    yield return $"{pid} {stat[..(close + 1)]} (parent {ppid})";
+            }
+        }
+    }
+
+    private static IEnumerable<string> RuncContainers(DaemonProcess daemon, string? ns)
+    {
+        var runcRoot = Path.Combine(daemon.StateDir, "runc");
+        if (!Directory.Exists(runcRoot))
+            yield break;
+        foreach (var nsRoot in Directory.EnumerateDirectories(runcRoot))
+        {
+            if (ns is not null && Path.GetFileName(nsRoot) != ns)
+                continue;
+            foreach (var id in Directory.EnumerateDirectories(nsRoot))
+                yield return $"{Path.GetFileName(nsRoot)}/{Path.GetFileName(id)}";
+        }
+    }
+
+    private static IEnumerable<string> FilesUnder(string dir)
+    {
+        if (!Directory.Exists(dir))
+            return [];
+        return Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true });
+    }
+
+    private static bool IsFifo(string path) => Run("stat", "-c", "%F", path).Trim() == "fifo";
+
+    public static string Run(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return output;
+    }
+}
