@@ -1,1 +1,8 @@
-return 0;
+using Containerd.Daemon.Hosting;
+
+return await DaemonCommand.Create().Parse(args).InvokeAsync(new System.CommandLine.InvocationConfiguration
+{
+    // The host handles SIGTERM/SIGINT itself and stops gracefully; System.CommandLine
+    // must not race it by killing the process after a timeout.
+    ProcessTerminationTimeout = null,
+});

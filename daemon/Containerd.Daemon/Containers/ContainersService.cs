@@ -1,0 +1,87 @@
+using Containerd.Daemon.Hosting;
+using Containerd.Daemon.Metadata;
+using Containerd.Daemon.Tasks;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using ContainersApi = Containerd.Api.Containers;
+
+namespace Containerd.Daemon.Containers;
+
+/// <summary>The Containers API: records a task's spec and settings before a task is created from them.</summary>
+public sealed class ContainersService(
+    ContainerStore store,
+    ContainerLocks locks,
+    TaskRegistry tasks,
+    ILogger<ContainersService> logger) : ContainersApi.Containers.ContainersBase
+{
+    public override async Task<ContainersApi.GetContainerResponse> Get(ContainersApi.GetContainerRequest request, ServerCallContext context)
+    {
+        var @namespace = RequestNamespace.Of(context);
+        var id = RequestNamespace.ValidId(request.Id);
+        var container = await store.GetAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false)
+            ?? throw RpcErrors.ContainerNotFound(@namespace, id);
+        return new ContainersApi.GetContainerResponse { Container = container };
+    }
+
+    public override async Task<ContainersApi.ListContainersResponse> List(ContainersApi.ListContainersRequest request, ServerCallContext context)
+    {
+        var @namespace = RequestNamespace.Of(context);
+        var filter = ContainerFilter.Parse(request.Filter);
+        var all = await store.ListAsync(@namespace, context.CancellationToken).ConfigureAwait(false);
+        var response = new ContainersApi.ListContainersResponse();
+        response.Containers.Add(all.Where(filter.Matches));
+        return response;
+    }
+
+    public override async Task<ContainersApi.CreateContainerResponse> Create(ContainersApi.CreateContainerRequest request, ServerCallContext context)
+    {
+        var @namespace = RequestNamespace.Of(context);
+        var container = request.Container ?? throw RpcErrors.InvalidArgument("container is required");
+        var id = RequestNamespace.ValidId(container.Id);
+        SpecJson.RequireObject(container.Spec, $"container \"{id}\"");
+
+        var record = container.Clone();
+        var now = Timestamp.FromDateTime(DateTime.UtcNow);
+        record.CreatedAt = now;
+        record.UpdatedAt = now;
+        if (!await store.TryInsertAsync(@namespace, record, context.CancellationToken).ConfigureAwait(false))
+            throw RpcErrors.AlreadyExists($"container \"{id}\" already exists in namespace \"{@namespace}\"");
+        logger.LogInformation("container created {Namespace} {ContainerId}", @namespace, id);
+        return new ContainersApi.CreateContainerResponse { Container = record };
+    }
+
+    public override async Task<ContainersApi.UpdateContainerResponse> Update(ContainersApi.UpdateContainerRequest request, ServerCallContext context)
+    {
+        var @namespace = RequestNamespace.Of(context);
+        var incoming = request.Container ?? throw RpcErrors.InvalidArgument("container is required");
+        var id = RequestNamespace.ValidId(incoming.Id);
+
+        using var held = await locks.AcquireAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false);
+        var existing = await store.GetAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false)
+            ?? throw RpcErrors.ContainerNotFound(@namespace, id);
+        var updated = ContainerUpdate.Apply(existing, incoming, request.UpdateMask);
+        SpecJson.RequireObject(updated.Spec, $"container \"{id}\"");
+        updated.UpdatedAt = Timestamp.FromDateTime(DateTime.UtcNow);
+        if (!await store.TryReplaceAsync(@namespace, updated, context.CancellationToken).ConfigureAwait(false))
+            throw RpcErrors.ContainerNotFound(@namespace, id);
+        logger.LogInformation("container updated {Namespace} {ContainerId}", @namespace, id);
+        return new ContainersApi.UpdateContainerResponse { Container = updated };
+    }
+
+    public override async Task<Empty> Delete(ContainersApi.DeleteContainerRequest request, ServerCallContext context)
+    {
+        var @namespace = RequestNamespace.Of(context);
+        var id = RequestNamespace.ValidId(request.Id);
+
+        // Under the container's lock, so a task Create cannot slip in between check and delete.
+        using var held = await locks.AcquireAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false);
+        if (tasks.Contains(@namespace, id))
+            throw RpcErrors.FailedPrecondition(
+                $"container \"{id}\" in namespace \"{@namespace}\" has a task; delete the task first");
+        if (!await store.DeleteAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false))
+            throw RpcErrors.ContainerNotFound(@namespace, id);
+        logger.LogInformation("container deleted {Namespace} {ContainerId}", @namespace, id);
+        return new Empty();
+    }
+}

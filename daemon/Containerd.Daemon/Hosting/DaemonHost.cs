@@ -1,0 +1,195 @@
+using Containerd.Daemon.Containers;
+using Containerd.Daemon.Events;
+using Containerd.Daemon.Metadata;
+using Containerd.Daemon.Shims;
+using Containerd.Daemon.Tasks;
+using Containerd.Daemon.Versioning;
+using Containerd.Shared.Http2;
+using Containerd.Shared.Native;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Containerd.Daemon.Hosting;
+
+/// <summary>
+/// Runs the daemon: claims the state directory and the socket, opens the
+/// metadata store, re-attaches tasks found on disk, then serves gRPC until
+/// SIGTERM/SIGINT. Stopping leaves every shim (and so every container) running.
+/// </summary>
+public static class DaemonHost
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode Traversable = OwnerOnly | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+    private const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public static async Task<int> RunAsync(DaemonOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunCoreAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"containerd: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(DaemonOptions options, CancellationToken cancellationToken)
+    {
+        EnsureDirectory(options.State, Traversable);
+        EnsureDirectory(Path.Combine(options.State, "tasks"), OwnerOnly);
+        EnsureDirectory(options.Root, OwnerOnly);
+
+        // Two daemons sharing one state directory would clean up each other's tasks.
+        // .NET takes an flock for FileShare.None, held for the life of the stream.
+        FileStream stateLock;
+        try
+        {
+            stateLock = new FileStream(Path.Combine(options.State, "daemon.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            await Console.Error.WriteLineAsync(
+                $"containerd: another daemon is using the state directory {options.State}").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using (stateLock.ConfigureAwait(false))
+        {
+            var refusal = await SocketGuard.PrepareAsync(options.Address, cancellationToken).ConfigureAwait(false);
+            if (refusal is not null)
+            {
+                await Console.Error.WriteLineAsync($"containerd: {refusal}").ConfigureAwait(false);
+                return 1;
+            }
+
+            var app = Build(options);
+            await using (app.ConfigureAwait(false))
+            {
+                return await ServeAsync(app, options, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<int> ServeAsync(WebApplication app, DaemonOptions options, CancellationToken cancellationToken)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("containerd");
+        if (options.Shim is null)
+            logger.LogWarning("no shim binary found (containerd-shim beside the daemon or on PATH); task creation will fail until --shim is given");
+        if (!File.Exists(options.Runtime))
+            logger.LogWarning("runtime {Runtime} not found; task creation will fail", options.Runtime);
+
+        await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await app.Services.GetRequiredService<TaskRecovery>().RecoverAsync(cancellationToken).ConfigureAwait(false);
+
+        var exchange = app.Services.GetRequiredService<EventExchange>();
+        app.Lifetime.ApplicationStopping.Register(exchange.CloseAll);
+
+        // Kestrel creates the socket with the process umask; narrow it so the
+        // socket is never world-accessible, not even between bind and chmod.
+        var previousUmask = Libc.Umask(0b001_111_111); // octal 0177
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Libc.Umask(previousUmask);
+        }
+        File.SetUnixFileMode(options.Address, SocketMode);
+        logger.LogInformation("containerd serving on {Address} (root {Root}, state {State}, runtime {Runtime}, shim {Shim})",
+            options.Address, options.Root, options.State, options.Runtime, options.Shim ?? "none");
+
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+
+        await app.Services.GetRequiredService<TaskLifecycle>().DetachAllAsync().ConfigureAwait(false);
+        try
+        {
+            if (FileTypeIsSocket(options.Address))
+                File.Delete(options.Address);
+        }
+        catch (IOException)
+        {
+        }
+        logger.LogInformation("containerd stopped; tasks keep running");
+        return 0;
+    }
+
+    private static bool FileTypeIsSocket(string path) => Native.FileType.IsSocket(path);
+
+    private static WebApplication Build(DaemonOptions options)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.IncludeScopes = false;
+            console.UseUtcTimestamp = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        });
+        builder.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        // Per-request framework chatter would drown the daemon's own messages.
+        var frameworkLevel = options.LogLevel > LogLevel.Warning ? options.LogLevel : LogLevel.Warning;
+        builder.Logging.AddFilter("Microsoft", frameworkLevel);
+        builder.Logging.AddFilter("Grpc", frameworkLevel);
+
+        builder.Services.AddSystemd();
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ListenUnixSocket(options.Address, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                // Go clients send the socket path as :authority, which Kestrel would reset.
+                listen.UseAuthorityRewrite(listen.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Containerd.Daemon.Authority"));
+            });
+        });
+        builder.Services.AddRoutingCore();
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.EnableDetailedErrors = false;
+        });
+
+        var layout = new StateLayout(options.State);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(layout);
+        builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
+        builder.Services.AddSingleton<ContainerLocks>();
+        builder.Services.AddSingleton<EventExchange>(_ => new EventExchange());
+        builder.Services.AddSingleton<TaskRegistry>();
+        builder.Services.AddSingleton<RuntimeResolver>();
+        builder.Services.AddSingleton<ShimLauncher>();
+        builder.Services.AddSingleton<BundleCleaner>();
+        builder.Services.AddSingleton<TaskLifecycle>();
+        builder.Services.AddSingleton<TaskRecovery>();
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.MapGrpcService<TasksService>();
+        app.MapGrpcService<ContainersService>();
+        app.MapGrpcService<VersionService>();
+        return app;
+    }
+
+    private static void EnsureDirectory(string path, UnixFileMode mode)
+    {
+        if (!Directory.Exists(path))
+            Directory.CreateDirectory(path, mode);
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Containerd.Daemon.Hosting;
+
+/// <summary>The daemon's settings after the command line was parsed and paths were resolved.</summary>
+/// <param name="Address">The unix socket clients connect to.</param>
+/// <param name="Root">Persistent data (the metadata database).</param>
+/// <param name="State">Runtime data: bundles, shim sockets, runc state. Lost on reboot, like the tasks.</param>
+/// <param name="Runtime">The runc binary tasks use by default.</param>
+/// <param name="Shim">The shim binary, or null when none was found (Tasks.Create then fails clearly).</param>
+/// <param name="LogLevelName">The level as given on the command line, passed on to shims.</param>
+public sealed record DaemonOptions(
+    string Address,
+    string Root,
+    string State,
+    string Runtime,
+    string? Shim,
+    LogLevel LogLevel,
+    string LogLevelName)
+{
+    public string MetadataDatabase => Path.Combine(Root, "meta.db");
+}

@@ -1,0 +1,28 @@
+using Containerd.Shared.Identifiers;
+using Grpc.Core;
+
+namespace Containerd.Daemon.Hosting;
+
+/// <summary>Reads and validates the namespace a client selected with the containerd-namespace header.</summary>
+public static class RequestNamespace
+{
+    public static string Of(ServerCallContext context)
+    {
+        var value = context.RequestHeaders.GetValue(Namespaces.Header);
+        if (string.IsNullOrEmpty(value))
+            return Namespaces.Default;
+        var problem = Identifier.Problem("namespace", value);
+        if (problem is not null)
+            throw RpcErrors.InvalidArgument(problem);
+        return value;
+    }
+
+    /// <summary>Validates a container id from a request; ids become paths, so this comes first.</summary>
+    public static string ValidId(string? id, string what = "container id")
+    {
+        var problem = Identifier.Problem(what, id);
+        if (problem is not null)
+            throw RpcErrors.InvalidArgument(problem);
+        return id!;
+    }
+}

@@ -1,0 +1,70 @@
+using Containerd.Shared.Native;
+
+namespace Containerd.Daemon.Shims;
+
+/// <summary>
+/// A shim started by an earlier daemon. It is not our child (it was reparented
+/// when that daemon exited), so liveness is read from /proc; the command line
+/// must still name the bundle, so a reused pid is never mistaken for the shim.
+/// </summary>
+public sealed class AdoptedShimProcess(int pid, string bundle) : IShimProcess
+{
+    public int Pid { get; } = pid;
+
+    public bool HasExited => !IsStillTheShim();
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (IsStillTheShim())
+        {
+            if (DateTime.UtcNow >= deadline)
+                return false;
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+        return true;
+    }
+
+    public void Kill()
+    {
+        if (IsStillTheShim())
+            Libc.Kill(Pid, 9);
+    }
+
+    /// <summary>Reads the pid a daemon recorded in BUNDLE/shim.pid; 0 when missing or unreadable.</summary>
+    public static int ReadPidFile(string bundle)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(Path.Combine(bundle, StateLayout.ShimPidFile)).Trim(), out var pid) ? pid : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private bool IsStillTheShim()
+    {
+        if (Pid <= 0)
+            return false;
+        try
+        {
+            // A zombie has exited; its parent (not us) has yet to reap it.
+            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+            var afterName = stat.LastIndexOf(')');
+            if (afterName > 0 && afterName + 2 < stat.Length && stat[afterName + 2] == 'Z')
+                return false;
+            var cmdline = File.ReadAllText($"/proc/{Pid}/cmdline");
+            return cmdline.Split('\0').Contains(bundle);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+namespace Containerd.Daemon.Shims;
+
+/// <summary>
+/// The shim's OS process: spawned by this daemon (a child we reap) or adopted
+/// from a previous daemon after a restart (not our child).
+/// </summary>
+public interface IShimProcess
+{
+    int Pid { get; }
+
+    bool HasExited { get; }
+
+    /// <summary>Waits for the exit; false on timeout.</summary>
+    Task<bool> WaitForExitAsync(TimeSpan timeout);
+
+    /// <summary>SIGKILL, if the process is still the shim.</summary>
+    void Kill();
+}
