@@ -1,5 +1,6 @@
-var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = args });
-builder.WebHost.UseKestrelCore();
-builder.Services.AddGrpc();
-var app = builder.Build();
-Console.WriteLine("hello");
+using System.Runtime.Versioning;
+using Containerd.Shim;
+
+[assembly: SupportedOSPlatform("linux")]
+
+return await ShimHost.RunAsync(args).ConfigureAwait(false);

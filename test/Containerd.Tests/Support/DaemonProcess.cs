@@ -89,7 +89,10 @@ public sealed class DaemonProcess : IAsyncDisposable
         if (line is null)
             return;
         lock (_log)
+        {
             _log.AppendLine(line);
+            File.AppendAllText(Path.Combine(Dir, "daemon.log"), line + "\n");
+        }
     }
 
     private async Task<bool> CanConnectAsync(CancellationToken cancellationToken)

@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+
+namespace Containerd.Shim.Native;
+
+/// <summary>
+/// Syscalls only the shim needs (spawning, reaping, mounting, sessions).
+/// The common ones (open, read, write, pipe2, poll, kill) live in
+/// <see cref="Containerd.Shared.Native.Libc"/>.
+/// </summary>
+internal static unsafe partial class Posix
+{
+    public const int PR_SET_CHILD_SUBREAPER = 36;
+
+    public const int EPIPE = 32;
+    public const int EPERM = 1;
+    public const int EINVAL = 22;
+    public const int EBUSY = 16;
+
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+    public const uint MFD_CLOEXEC = 1;
+
+    public const int MNT_DETACH = 2;
+    public const nuint FIONREAD = 0x541B;
+
+    public const short POSIX_SPAWN_SETSIGDEF = 0x04;
+    public const short POSIX_SPAWN_SETSIGMASK = 0x08;
+
+    // glibc x86-64/aarch64 sizes, rounded up: posix_spawn_file_actions_t is 80
+    // bytes, posix_spawnattr_t 336, sigset_t 128.
+    public const int FileActionsSize = 128;
+    public const int SpawnAttrSize = 512;
+    public const int SigSetSize = 128;
+
+    [LibraryImport("libc", EntryPoint = "setsid", SetLastError = true)]
+    public static partial int SetSid();
+
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int WaitPid(int pid, int* status, int options);
+
+    [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string? source, string target, string? fsType, nuint flags, string? data);
+
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Umount2(string target, int flags);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initialValue, int flags);
+
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemFdCreate(string name, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, byte* buffer, nint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, int* argument);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnp")]
+    public static partial int PosixSpawnP(int* pid, byte* file, void* fileActions, void* attributes, byte** argv, byte** envp);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_init")]
+    public static partial int FileActionsInit(void* fileActions);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_destroy")]
+    public static partial int FileActionsDestroy(void* fileActions);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_adddup2")]
+    public static partial int FileActionsAddDup2(void* fileActions, int fd, int newFd);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addclosefrom_np")]
+    public static partial int FileActionsAddCloseFrom(void* fileActions, int lowFd);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_init")]
+    public static partial int SpawnAttrInit(void* attributes);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_destroy")]
+    public static partial int SpawnAttrDestroy(void* attributes);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setflags")]
+    public static partial int SpawnAttrSetFlags(void* attributes, short flags);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setsigmask")]
+    public static partial int SpawnAttrSetSigMask(void* attributes, void* sigset);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setsigdefault")]
+    public static partial int SpawnAttrSetSigDefault(void* attributes, void* sigset);
+
+    [LibraryImport("libc", EntryPoint = "sigemptyset")]
+    public static partial int SigEmptySet(void* sigset);
+
+    [LibraryImport("libc", EntryPoint = "sigfillset")]
+    public static partial int SigFillSet(void* sigset);
+
+    /// <summary>Exit status convention: exited → its code; killed by signal n → 128+n.</summary>
+    public static int DecodeWaitStatus(int status)
+    {
+        var signal = status & 0x7f;
+        if (signal == 0)
+            return (status >> 8) & 0xff;
+        // 0x7f means stopped/continued, which waitpid without WUNTRACED never reports.
+        return 128 + signal;
+    }
+
+    public static void CloseQuietly(ref int fd)
+    {
+        if (fd >= 0)
+        {
+            Containerd.Shared.Native.Libc.Close(fd);
+            fd = -1;
+        }
+    }
+}

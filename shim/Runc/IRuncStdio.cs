@@ -1,0 +1,15 @@
+namespace Containerd.Shim.Runc;
+
+/// <summary>The fds a runc create/exec child gets as 0/1/2 (they become the container process's stdio).</summary>
+internal interface IRuncStdio
+{
+    int ChildStdin { get; }
+    int ChildStdout { get; }
+    int ChildStderr { get; }
+
+    /// <summary>
+    /// Called right after runc was spawned: the shim must drop its copies of
+    /// the child's pipe ends at once, or it would never see EOF on them.
+    /// </summary>
+    void OnSpawned();
+}
