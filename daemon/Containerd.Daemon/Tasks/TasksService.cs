@@ -102,6 +102,8 @@ public sealed class TasksService(
         // Daemon shutdown ends the stream, so it never holds the server open.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         using var subscription = exchange.Subscribe(@namespace);
+        // Headers now tell the client it is subscribed: it can act without racing its first event.
+        await context.WriteResponseHeadersAsync(new Grpc.Core.Metadata()).ConfigureAwait(false);
         try
         {
             await foreach (var evt in subscription.ReadAllAsync(linked.Token).ConfigureAwait(false))

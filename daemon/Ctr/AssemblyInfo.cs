@@ -1,0 +1,4 @@
+using System.Runtime.Versioning;
+
+// ctr drives Linux containers through FIFOs and POSIX signals; it runs nowhere else.
+[assembly: SupportedOSPlatform("linux")]

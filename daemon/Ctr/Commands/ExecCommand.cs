@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Containerd.Api.Execution;
+using Containerd.Ctr.Cli;
+using Containerd.Ctr.Client;
+using Containerd.Ctr.Io;
+using Containerd.Ctr.Specs;
+using Grpc.Core;
+
+namespace Containerd.Ctr.Commands;
+
+/// <summary><c>ctr tasks exec</c>: runs an additional process in a running task, attached, and exits with its status.</summary>
+public static class ExecCommand
+{
+    public static Command Create(GlobalOptions globals)
+    {
+        var cwd = CommonOptions.Cwd("working directory of the process inside the container");
+        var env = CommonOptions.Env();
+        var id = CommonOptions.Id();
+        var commandLine = CommonOptions.CommandLine();
+        var command = new Command("exec", "run a process in a running task") { cwd, env, id, commandLine };
+        CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => ExecAsync(
+            client,
+            parseResult.GetRequiredValue(id),
+            parseResult.GetRequiredValue(commandLine),
+            parseResult.GetValue(env) ?? [],
+            parseResult.GetValue(cwd) ?? "/",
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> ExecAsync(
+        DaemonClient client, string id, string[] args, string[] env, string cwd, CancellationToken cancellationToken)
+    {
+        CommonOptions.CheckEnvironment(env);
+        var spec = SpecAny.Pack(SpecAny.ProcessSpecType, ProcessSpec.Create(args, env, cwd));
+
+        using var signals = new SignalForwarder(cancellationToken);
+        await using var events = await EventSubscription.OpenAsync(client, signals.Aborted);
+        using var stdio = StdioSession.Open(id, StdinSource.ShouldForward());
+        uint pid;
+        try
+        {
+            var started = await client.Tasks.ExecAsync(new ExecRequest
+            {
+                ContainerId = id,
+                Spec = spec,
+                Stdin = stdio.Stdin,
+                Stdout = stdio.Stdout,
+                Stderr = stdio.Stderr,
+            }, cancellationToken: signals.Aborted);
+            pid = started.Pid;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && signals.Aborted.IsCancellationRequested)
+        {
+            throw CtrException.Interrupted();
+        }
+        signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = signal, Pid = pid }).ResponseAsync);
+
+        var exit = await AttachedProcess.WaitAsync(client, id, pid, pid, stdio, events, cancellationToken);
+        var status = exit.Status;
+        try
+        {
+            var deleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = id, Pid = pid }, cancellationToken: cancellationToken);
+            status ??= deleted.ExitStatus;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && status is not null)
+        {
+            // Already gone (e.g. the whole task was deleted meanwhile); the exit event said enough.
+        }
+        if (status is null)
+        {
+            await Console.Error.WriteLineAsync($"ctr: the exit status of process {pid} in {id} was lost");
+            return 255;
+        }
+        return (int)status.Value;
+    }
+}

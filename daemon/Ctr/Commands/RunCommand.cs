@@ -1,0 +1,175 @@
+using System.CommandLine;
+using Containerd.Api.Containers;
+using Containerd.Api.Execution;
+using Containerd.Api.Types;
+using Containerd.Ctr.Cli;
+using Task = System.Threading.Tasks.Task;
+using Containerd.Ctr.Client;
+using Containerd.Ctr.Io;
+using Containerd.Ctr.Specs;
+using Grpc.Core;
+
+namespace Containerd.Ctr.Commands;
+
+/// <summary><c>ctr run</c>: creates a container record and its task from a rootfs directory, and runs it.</summary>
+public static class RunCommand
+{
+    private sealed record Settings(
+        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach);
+
+    public static Command Create(GlobalOptions globals)
+    {
+        var remove = new Option<bool>("--rm") { Description = "delete the task and the container once the task exited" };
+        var detach = new Option<bool>("--detach", "-d") { Description = "start the task and return at once (no stdio)" };
+        var env = CommonOptions.Env();
+        var cwd = CommonOptions.Cwd("working directory of the process inside the container");
+        var runtime = new Option<string>("--runtime")
+        {
+            Description = "runtime name stored on the container (linux = the default runc)",
+            DefaultValueFactory = _ => "linux",
+        };
+        var rootfs = new Option<string>("--rootfs") { Description = "directory to use as the container's root filesystem", Required = true };
+        var id = CommonOptions.Id();
+        var commandLine = CommonOptions.CommandLine();
+
+        var command = new Command("run", "run a command in a new container") { remove, detach, env, cwd, runtime, rootfs, id, commandLine };
+        CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => RunAsync(client, new Settings(
+            parseResult.GetRequiredValue(id),
+            parseResult.GetRequiredValue(commandLine),
+            parseResult.GetValue(env) ?? [],
+            parseResult.GetValue(cwd) ?? "/",
+            parseResult.GetValue(runtime) ?? "linux",
+            parseResult.GetRequiredValue(rootfs),
+            parseResult.GetValue(remove),
+            parseResult.GetValue(detach)), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(DaemonClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Remove && settings.Detach)
+            throw new CtrException("--rm and --detach cannot be used together");
+        CommonOptions.CheckEnvironment(settings.Env);
+        var rootfs = Path.GetFullPath(settings.Rootfs);
+        if (!Directory.Exists(rootfs))
+            throw new CtrException($"rootfs {rootfs} is not a directory");
+
+        var spec = RuntimeSpec.Create(settings.Id, settings.Args, settings.Env, settings.Cwd);
+        var container = new Container
+        {
+            Id = settings.Id,
+            Runtime = settings.Runtime,
+            Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec),
+        };
+        var mount = new Mount { Type = "bind", Source = rootfs, Options = { "rbind", "rw" } };
+
+        using var signals = new SignalForwarder(cancellationToken);
+        var aborted = signals.Aborted;
+        var containerCreated = false;
+        var taskCreated = false;
+        var finished = false;
+        try
+        {
+            if (settings.Detach)
+            {
+                await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
+                containerCreated = true;
+                await client.Tasks.CreateAsync(new CreateRequest { ContainerId = settings.Id, Rootfs = { mount } }, cancellationToken: aborted);
+                taskCreated = true;
+                await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
+                finished = true;
+                return 0;
+            }
+
+            await using var events = await EventSubscription.OpenAsync(client, aborted);
+            await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
+            containerCreated = true;
+
+            using var stdio = StdioSession.Open(settings.Id, StdinSource.ShouldForward());
+            var created = await client.Tasks.CreateAsync(new CreateRequest
+            {
+                ContainerId = settings.Id,
+                Rootfs = { mount },
+                Stdin = stdio.Stdin,
+                Stdout = stdio.Stdout,
+                Stderr = stdio.Stderr,
+            }, cancellationToken: aborted);
+            taskCreated = true;
+
+            await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
+            signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = settings.Id, Signal = signal }).ResponseAsync);
+
+            var exit = await AttachedProcess.WaitAsync(client, settings.Id, created.Pid, 0, stdio, events, cancellationToken);
+            var status = exit.Status;
+            if (settings.Remove)
+            {
+                var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = settings.Id }, cancellationToken: cancellationToken);
+                status ??= deleted.ExitStatus;
+                await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = settings.Id }, cancellationToken: cancellationToken);
+            }
+            finished = true;
+            if (status is null)
+            {
+                await Console.Error.WriteLineAsync($"ctr: the exit status of task {settings.Id} was lost");
+                return 255;
+            }
+            return (int)status.Value;
+        }
+        catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+        {
+            throw CtrException.Interrupted();
+        }
+        finally
+        {
+            if (!finished && settings.Remove && containerCreated)
+                await CleanUpAsync(client, settings.Id, taskCreated);
+        }
+    }
+
+    /// <summary>Undoes what a failed <c>run --rm</c> created; best effort, the original error is what the user sees.</summary>
+    private static async Task CleanUpAsync(DaemonClient client, string id, bool taskCreated)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            if (taskCreated)
+            {
+                await IgnoreErrorsAsync(() => client.Tasks.KillAsync(
+                    new KillRequest { ContainerId = id, Signal = Signals.SIGKILL, All = true }, cancellationToken: timeout.Token).ResponseAsync);
+                // The kill is asynchronous: Delete fails with FailedPrecondition until the exit was reaped.
+                while (true)
+                {
+                    try
+                    {
+                        await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, cancellationToken: timeout.Token);
+                        break;
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+                    {
+                        await Task.Delay(100, timeout.Token);
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                    {
+                        break;
+                    }
+                }
+            }
+            await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = id }, cancellationToken: timeout.Token);
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"ctr: cleaning up container {id}: {CommandAction.Describe(e, client.Address)}");
+        }
+    }
+
+    private static async Task IgnoreErrorsAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (RpcException)
+        {
+        }
+    }
+}

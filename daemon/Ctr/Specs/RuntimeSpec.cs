@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+
+namespace Containerd.Ctr.Specs;
+
+/// <summary>
+/// The default OCI runtime spec for <c>ctr run</c>: what <c>runc spec</c>
+/// writes, with a writable root, the container id as hostname and the
+/// default capability set, so that a plain busybox rootfs just works.
+/// </summary>
+public static class RuntimeSpec
+{
+    public const string OciVersion = "1.0.2";
+
+    public static JsonObject Create(string id, IReadOnlyList<string> args, IEnumerable<string> env, string cwd) => new()
+    {
+        ["ociVersion"] = OciVersion,
+        ["process"] = ProcessSpec.Create(args, env, cwd),
+        ["root"] = new JsonObject { ["path"] = "rootfs", ["readonly"] = false },
+        ["hostname"] = id,
+        ["mounts"] = new JsonArray(
+            Mount("/proc", "proc", "proc"),
+            Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+            Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
+            Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+            Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+            Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+            Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro")),
+        ["linux"] = new JsonObject
+        {
+            ["resources"] = new JsonObject
+            {
+                ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
+            },
+            ["namespaces"] = new JsonArray(
+                [.. new[] { "pid", "network", "ipc", "uts", "mount" }.Select(t => (JsonNode?)new JsonObject { ["type"] = t })]),
+            ["maskedPaths"] = ProcessSpec.Strings(
+            [
+                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+            ]),
+            ["readonlyPaths"] = ProcessSpec.Strings(
+                ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]),
+        },
+    };
+
+    private static JsonObject Mount(string destination, string type, string source, params string[] options)
+    {
+        var mount = new JsonObject { ["destination"] = destination, ["type"] = type, ["source"] = source };
+        if (options.Length > 0)
+            mount["options"] = ProcessSpec.Strings(options);
+        return mount;
+    }
+}
