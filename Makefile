@@ -17,7 +17,7 @@ PUBLISH := $(DOTNET) publish --nologo -v quiet -c Release -p:SatelliteResourceLa
 sources = $(shell find $(1) \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.json' \) -print)
 COMMON := Directory.Build.props Directory.Packages.props $(call sources,api shared)
 
-.PHONY: all deps rootfs demo test clean
+.PHONY: all deps rootfs demo test clean bench
 
 all: $(BIN)/containerd $(BIN)/containerd-shim $(BIN)/ctr
 
@@ -50,3 +50,6 @@ test: deps all rootfs
 clean:
 	rm -rf $(OUT)
 	find . \( -name bin -o -name obj \) -type d -prune -not -path './out/*' -exec rm -rf {} +
+
+bench: deps all rootfs
+	scripts/bench.sh
