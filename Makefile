@@ -44,6 +44,7 @@ demo: deps all rootfs
 	CONTAINERD_BIN=$(BIN) CONTAINERD_ROOTFS=$(ROOTFS) scripts/run-demo.sh
 
 test: deps all rootfs
+	scripts/install-deps.sh --test
 	CONTAINERD_BIN=$(BIN) CONTAINERD_ROOTFS=$(ROOTFS) \
 		$(DOTNET) test test/Containerd.Tests/Containerd.Tests.csproj -c Release --logger "console;verbosity=normal"
 

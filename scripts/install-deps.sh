@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Installs what running containers needs from Debian's packages, only when
-# missing: runc and a static busybox for the test rootfs.
+# Installs what running containers and the tests need from Debian's packages,
+# only when missing: runc and a static busybox for the rootfs; with --test also
+# Go and grpc-go.
 set -euo pipefail
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v file >/dev/null 2>&1 || need+=(file)
+if [ "${1:-}" = --test ]; then
+  # The tests build a real grpc-go client offline (GOPATH mode) from Debian's packages.
+  command -v go >/dev/null 2>&1 || need+=(golang-go)
+  [ -d /usr/share/gocode/src/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

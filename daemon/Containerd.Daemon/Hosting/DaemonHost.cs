@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -160,6 +161,9 @@ public static class DaemonHost
             });
         });
         builder.Services.AddRoutingCore();
+        // With no check registered the overall status would be UNKNOWN; serving at all means healthy here.
+        builder.Services.AddGrpcHealthChecks().AddCheck("containerd", () => HealthCheckResult.Healthy());
+        builder.Services.AddGrpcReflection();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<ErrorInterceptor>();
@@ -184,6 +188,9 @@ public static class DaemonHost
         app.MapGrpcService<TasksService>();
         app.MapGrpcService<ContainersService>();
         app.MapGrpcService<VersionService>();
+        // Generic gRPC tools (grpc_health_probe, grpcurl) can probe and discover the daemon.
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
         return app;
     }
 
