@@ -73,7 +73,7 @@ time_runs() { # $1 = ref|ours
   local side=$1 t0 t1
   for i in $(seq "$runs"); do
     t0=$(now_ms)
-    if [ "$side" = ref ]; then ref_ctr run --rm --rootfs "$rootfs" "r$i" true >/dev/null; else our_ctr run --rm --rootfs "$rootfs" "r$i" true >/dev/null; fi
+    if [ "$side" = ref ]; then ref_ctr run --rm --rootfs "$rootfs" "r$i" /bin/true >/dev/null; else our_ctr run --rm --rootfs "$rootfs" "r$i" /bin/true >/dev/null; fi
     t1=$(now_ms)
     echo $((t1 - t0))
   done | median
@@ -81,11 +81,11 @@ time_runs() { # $1 = ref|ours
 
 time_execs() {
   local side=$1 t0 t1
-  if [ "$side" = ref ]; then ref_ctr run -d --rootfs "$rootfs" ex sleep 300 >/dev/null; else our_ctr run -d --rootfs "$rootfs" ex sleep 300 >/dev/null; fi
+  if [ "$side" = ref ]; then ref_ctr run -d --rootfs "$rootfs" ex /bin/sleep 300 >/dev/null; else our_ctr run -d --rootfs "$rootfs" ex /bin/sleep 300 >/dev/null; fi
   sleep 0.3
   for i in $(seq "$runs"); do
     t0=$(now_ms)
-    if [ "$side" = ref ]; then ref_ctr tasks exec --exec-id "e$i" ex true >/dev/null; else our_ctr tasks exec ex true >/dev/null; fi
+    if [ "$side" = ref ]; then ref_ctr tasks exec --exec-id "e$i" ex /bin/true >/dev/null; else our_ctr tasks exec ex /bin/true >/dev/null; fi
     t1=$(now_ms)
     echo $((t1 - t0))
   done | median
@@ -99,7 +99,7 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/"$1"/status; }
 shim_memory() { # prints "avg_pss_kb daemon_rss_kb"
   local side=$1 pattern daemon_pid total=0 n=0
   for i in $(seq "$count"); do
-    if [ "$side" = ref ]; then ref_ctr run -d --rootfs "$rootfs" "m$i" sleep 300 >/dev/null; else our_ctr run -d --rootfs "$rootfs" "m$i" sleep 300 >/dev/null; fi
+    if [ "$side" = ref ]; then ref_ctr run -d --rootfs "$rootfs" "m$i" /bin/sleep 300 >/dev/null; else our_ctr run -d --rootfs "$rootfs" "m$i" /bin/sleep 300 >/dev/null; fi
   done
   sleep 2
   if [ "$side" = ref ]; then pattern="containerd-shim-runc-v2 .*-namespace bench"; daemon_pid=$ref_pid; else pattern="containerd-shim .*$work/ours"; daemon_pid=$our_pid; fi
@@ -116,8 +116,8 @@ shim_memory() { # prints "avg_pss_kb daemon_rss_kb"
 }
 
 echo "warming up ..." >&2
-ref_ctr run --rm --rootfs "$rootfs" warm true >/dev/null
-our_ctr run --rm --rootfs "$rootfs" warm true >/dev/null
+ref_ctr run --rm --rootfs "$rootfs" warm /bin/true >/dev/null
+our_ctr run --rm --rootfs "$rootfs" warm /bin/true >/dev/null
 
 ref_run=$(time_runs ref); our_run=$(time_runs ours)
 ref_exec=$(time_execs ref); our_exec=$(time_execs ours)
