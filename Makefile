@@ -17,7 +17,20 @@ PUBLISH := $(DOTNET) publish --nologo -v quiet -c Release -p:SatelliteResourceLa
 sources = $(shell find $(1) \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.proto' -o -name '*.json' \) -print)
 COMMON := Directory.Build.props Directory.Packages.props $(call sources,api shared)
 
-.PHONY: all deps rootfs demo test clean bench
+# `make install` layout. Every name differs from Debian's containerd package
+# (/usr/bin/containerd, /usr/bin/ctr, containerd.service), so nothing shadows
+# or replaces it. DESTDIR stages the install elsewhere (packaging, tests).
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR := $(PREFIX)/lib/containerd-cs
+BINDIR := $(PREFIX)/bin
+DOCDIR := $(PREFIX)/share/doc/containerd-cs
+UNITDIR ?= /etc/systemd/system
+UNIT := containerd-cs.service
+# systemctl only for a real install on a host that runs systemd.
+SYSTEMCTL := $(if $(DESTDIR),:,$(if $(wildcard /run/systemd/system),systemctl,:))
+
+.PHONY: all deps rootfs demo test clean bench install uninstall
 
 all: $(BIN)/containerd $(BIN)/containerd-shim $(BIN)/ctr
 
@@ -54,3 +67,29 @@ clean:
 
 bench: deps all rootfs
 	scripts/bench.sh
+
+# Installs what `make all` built (it does not build: run it as root after the
+# build). The daemon is framework-dependent, so it keeps its dlls beside it in
+# LIBDIR, with the shim it starts; BINDIR gets two symlinks.
+install:
+	@for f in containerd containerd-shim ctr; do \
+		[ -x $(BIN)/$$f ] || { echo "install: $(BIN)/$$f is missing; run 'make all' first" >&2; exit 1; }; done
+	rm -rf $(DESTDIR)$(LIBDIR)
+	install -d -m 0755 $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	find $(BIN) -maxdepth 1 -type f ! -name '*.dbg' ! -name '*.staticwebassets.endpoints.json' \
+		-exec cp -p -t $(DESTDIR)$(LIBDIR) {} +
+	ln -sfn $(LIBDIR)/containerd $(DESTDIR)$(BINDIR)/containerd-cs
+	ln -sfn $(LIBDIR)/ctr $(DESTDIR)$(BINDIR)/ctr-cs
+	sed -e 's#/usr/local/#$(PREFIX)/#g' scripts/$(UNIT) > $(DESTDIR)$(UNITDIR)/$(UNIT)
+	chmod 0644 $(DESTDIR)$(UNITDIR)/$(UNIT)
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(SYSTEMCTL) daemon-reload
+
+# Removes exactly what install put there; running containers are not touched.
+uninstall:
+	-$(SYSTEMCTL) disable --now $(UNIT)
+	rm -f $(DESTDIR)$(UNITDIR)/$(UNIT)
+	for link in containerd-cs ctr-cs; do \
+		[ ! -L $(DESTDIR)$(BINDIR)/$$link ] || rm -f $(DESTDIR)$(BINDIR)/$$link; done
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
+	$(SYSTEMCTL) daemon-reload

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what running containers and the tests need from Debian's packages,
 # only when missing: runc and a static busybox for the rootfs; with --test also
-# Go and grpc-go.
+# Go and grpc-go, and systemd-analyze.
 set -euo pipefail
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
@@ -11,6 +11,8 @@ if [ "${1:-}" = --test ]; then
   # The tests build a real grpc-go client offline (GOPATH mode) from Debian's packages.
   command -v go >/dev/null 2>&1 || need+=(golang-go)
   [ -d /usr/share/gocode/src/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
+  # The unit file is checked with systemd-analyze verify (PID 1 need not be systemd).
+  command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

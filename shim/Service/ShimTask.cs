@@ -48,6 +48,9 @@ internal sealed class ShimTask
     private readonly RootfsMounts _mounts;
     private InitProcess? _init;
     private long _execCounter;
+    // Read by State without the operation lock: a restarted daemon asks while a
+    // Create it started before dying may still be running runc create.
+    private volatile bool _creating;
 
     public ShimTask(ShimOptions options, RuncClient runc, ChildReaper reaper, EventQueue events, ILoggerFactory loggers)
     {
@@ -81,6 +84,7 @@ internal sealed class ShimTask
             if (_init is not null)
                 throw ShimErrors.AlreadyExists($"{Name} already exists");
 
+            _creating = true;
             var pidFile = Path.Combine(Bundle, "init.pid");
             File.Delete(pidFile);
             ProcessIo? io = null;
@@ -116,6 +120,7 @@ internal sealed class ShimTask
         }
         finally
         {
+            _creating = false;
             _operation.Release();
         }
     }
@@ -461,7 +466,7 @@ internal sealed class ShimTask
     {
         lock (_gate)
         {
-            var response = new ShimStateResponse { Id = Id, Bundle = Bundle, Namespace = _options.Namespace };
+            var response = new ShimStateResponse { Id = Id, Bundle = Bundle, Namespace = _options.Namespace, Creating = _creating };
             if (_init is { } init)
             {
                 response.Init = init.ToState(init.State.Status);

@@ -63,7 +63,14 @@ public static class DaemonCommand
                 Runtime: ExecutableLookup.Find(runtimeName) ?? runtimeName,
                 Shim: ResolveShim(parse.GetValue(shim)),
                 LogLevel: ParseLevel(levelName),
-                LogLevelName: levelName);
+                LogLevelName: levelName,
+                CrashAt: Environment.GetEnvironmentVariable(CrashPoints.EnvironmentVariable) is { Length: > 0 } step ? step : null);
+            if (options.CrashAt is { } crashAt && !CrashPoints.All.Contains(crashAt))
+            {
+                await Console.Error.WriteLineAsync(
+                    $"containerd: {CrashPoints.EnvironmentVariable}={crashAt} is not one of {string.Join(", ", CrashPoints.All)}").ConfigureAwait(false);
+                return 2;
+            }
             return await DaemonHost.RunAsync(options, cancellationToken).ConfigureAwait(false);
         });
         return command;

@@ -87,7 +87,12 @@ public static class DaemonHost
             logger.LogWarning("runtime {Runtime} not found; task creation will fail", options.Runtime);
 
         await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
-        await app.Services.GetRequiredService<TaskRecovery>().RecoverAsync(cancellationToken).ConfigureAwait(false);
+        // Every shim is re-attached before the socket listens and before systemd
+        // hears READY=1 (sent when the host has started, below): a client that can
+        // connect, or a unit ordered after ours, sees every task that survived.
+        var recoveryClock = System.Diagnostics.Stopwatch.StartNew();
+        var recovered = await app.Services.GetRequiredService<TaskRecovery>().RecoverAsync(cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("recovered {Count} tasks in {Milliseconds} ms", recovered, recoveryClock.ElapsedMilliseconds);
 
         var exchange = app.Services.GetRequiredService<EventExchange>();
         app.Lifetime.ApplicationStopping.Register(exchange.CloseAll);
@@ -175,11 +180,12 @@ public static class DaemonHost
         builder.Services.AddSingleton(layout);
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
         builder.Services.AddSingleton<ContainerLocks>();
-        builder.Services.AddSingleton<EventExchange>(_ => new EventExchange());
+        builder.Services.AddSingleton<EventExchange>(services => new EventExchange(logger: services.GetRequiredService<ILogger<EventExchange>>()));
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton<RuntimeResolver>();
         builder.Services.AddSingleton<ShimLauncher>();
         builder.Services.AddSingleton<BundleCleaner>();
+        builder.Services.AddSingleton<CrashPoints>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();
 

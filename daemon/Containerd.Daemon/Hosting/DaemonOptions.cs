@@ -9,6 +9,7 @@ namespace Containerd.Daemon.Hosting;
 /// <param name="Runtime">The runc binary tasks use by default.</param>
 /// <param name="Shim">The shim binary, or null when none was found (Tasks.Create then fails clearly).</param>
 /// <param name="LogLevelName">The level as given on the command line, passed on to shims.</param>
+/// <param name="CrashAt">Test-only: the Create step at which the daemon kills itself (<see cref="CrashPoints"/>).</param>
 public sealed record DaemonOptions(
     string Address,
     string Root,
@@ -16,7 +17,8 @@ public sealed record DaemonOptions(
     string Runtime,
     string? Shim,
     LogLevel LogLevel,
-    string LogLevelName)
+    string LogLevelName,
+    string? CrashAt = null)
 {
     public string MetadataDatabase => Path.Combine(Root, "meta.db");
 }

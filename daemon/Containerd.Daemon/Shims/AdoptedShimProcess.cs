@@ -44,6 +44,29 @@ public sealed class AdoptedShimProcess(int pid, string bundle) : IShimProcess
         }
     }
 
+    /// <summary>Live processes whose command line serves <paramref name="bundle"/> (<c>--bundle BUNDLE</c>): its shims.</summary>
+    public static IReadOnlyList<int> FindServing(string bundle)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+                continue;
+            try
+            {
+                var arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                var at = Array.IndexOf(arguments, "--bundle");
+                if (at >= 0 && at + 1 < arguments.Length && arguments[at + 1] == bundle && new AdoptedShimProcess(pid, bundle).IsStillTheShim())
+                    found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+        return found;
+    }
+
     private bool IsStillTheShim()
     {
         if (Pid <= 0)

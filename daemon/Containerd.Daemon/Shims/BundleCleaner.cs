@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Native;
 using Microsoft.Extensions.Logging;
@@ -19,11 +20,20 @@ public sealed class BundleCleaner(DaemonOptions options, StateLayout layout, ILo
     /// Run <c>runc delete --force</c> first: needed when no shim did the delete
     /// (shim dead, or create failed half-way); it also kills the container's processes.
     /// </param>
-    public async Task CleanupAsync(string @namespace, string id, bool forceRuntimeDelete)
+    /// <param name="findStrayShims">
+    /// Also look in /proc for a shim serving this bundle that BUNDLE/shim.pid does
+    /// not name: a daemon killed between spawning a shim and recording its pid
+    /// leaves one. Only the recovery paths need this scan.
+    /// </param>
+    public async Task CleanupAsync(string @namespace, string id, bool forceRuntimeDelete, bool findStrayShims = false)
     {
         var bundle = layout.Bundle(@namespace, id);
-        var shimPid = AdoptedShimProcess.ReadPidFile(bundle);
-        if (shimPid > 0)
+        var shimPids = new HashSet<int>();
+        if (AdoptedShimProcess.ReadPidFile(bundle) is var recorded and > 0)
+            shimPids.Add(recorded);
+        if (findStrayShims)
+            shimPids.UnionWith(AdoptedShimProcess.FindServing(bundle));
+        foreach (var shimPid in shimPids)
         {
             var shim = new AdoptedShimProcess(shimPid, bundle);
             if (!shim.HasExited)
@@ -36,6 +46,30 @@ public sealed class BundleCleaner(DaemonOptions options, StateLayout layout, ILo
         if (forceRuntimeDelete)
             await DeleteRuntimeStateAsync(@namespace, id, bundle).ConfigureAwait(false);
         RemoveBundle(@namespace, id);
+    }
+
+    /// <summary>
+    /// What the OCI runtime says of the container (<c>runc state</c>): its
+    /// status word ("created", "running", "paused", "stopped"), or null when the
+    /// runtime has no such container (or could not be asked).
+    /// </summary>
+    public async Task<string?> RuntimeStatusAsync(string @namespace, string id)
+    {
+        var bundle = layout.Bundle(@namespace, id);
+        var (exitCode, stdout, _) = await RunRuntimeAsync(@namespace, id, bundle, "state", id).ConfigureAwait(false);
+        if (exitCode != 0 || stdout.Length == 0)
+            return null;
+        try
+        {
+            using var json = JsonDocument.Parse(stdout);
+            return json.RootElement.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String
+                ? status.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -70,6 +104,15 @@ public sealed class BundleCleaner(DaemonOptions options, StateLayout layout, ILo
 
     private async Task DeleteRuntimeStateAsync(string @namespace, string id, string bundle)
     {
+        var (exitCode, stdout, stderr) = await RunRuntimeAsync(@namespace, id, bundle, "delete", "--force", id).ConfigureAwait(false);
+        // "does not exist" is the normal case: runc never created it, or the shim deleted it.
+        logger.LogDebug("runtime delete --force {Namespace} {ContainerId}: exit {ExitCode} {Output}",
+            @namespace, id, exitCode, (stderr + stdout).Trim());
+    }
+
+    /// <summary>Runs the task's OCI runtime (as recorded in its bundle) with its runc root; exit code -1 when it could not run.</summary>
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunRuntimeAsync(string @namespace, string id, string bundle, params string[] arguments)
+    {
         var runtime = ReadRuntime(bundle) ?? options.Runtime;
         var start = new ProcessStartInfo(runtime)
         {
@@ -78,13 +121,15 @@ public sealed class BundleCleaner(DaemonOptions options, StateLayout layout, ILo
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { "--root", layout.RuntimeRoot(@namespace), "delete", "--force", id })
+        start.ArgumentList.Add("--root");
+        start.ArgumentList.Add(layout.RuntimeRoot(@namespace));
+        foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         try
         {
             using var process = Process.Start(start);
             if (process is null)
-                return;
+                return (-1, "", "");
             process.StandardInput.Close();
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
@@ -98,14 +143,13 @@ public sealed class BundleCleaner(DaemonOptions options, StateLayout layout, ILo
                 process.Kill();
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
-            var message = (await stderr.ConfigureAwait(false)).Trim() + (await stdout.ConfigureAwait(false)).Trim();
-            // "does not exist" is the normal case: runc never created it, or the shim deleted it.
-            logger.LogDebug("{Runtime} delete --force {Namespace} {ContainerId}: exit {ExitCode} {Output}",
-                runtime, @namespace, id, process.ExitCode, message);
+            return (process.ExitCode, (await stdout.ConfigureAwait(false)).Trim(), (await stderr.ConfigureAwait(false)).Trim());
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
-            logger.LogWarning("could not run {Runtime} delete for {Namespace} {ContainerId}: {Error}", runtime, @namespace, id, e.Message);
+            logger.LogWarning("could not run {Runtime} {Command} for {Namespace} {ContainerId}: {Error}",
+                runtime, arguments[0], @namespace, id, e.Message);
+            return (-1, "", "");
         }
     }
 

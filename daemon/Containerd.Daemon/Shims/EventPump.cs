@@ -2,6 +2,7 @@ using System.Globalization;
 using Containerd.Daemon.Events;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Event = Containerd.Api.Types.Event;
 using ShimApi = Containerd.Api.Shim;
 
 namespace Containerd.Daemon.Shims;
@@ -10,32 +11,49 @@ namespace Containerd.Daemon.Shims;
 /// Moves one shim's events into the exchange. The shim keeps every event until
 /// it is acknowledged, so the pump asks for everything after the last sequence
 /// it saw, reconnects with backoff while the shim lives, and acknowledges in
-/// coalesced batches. The acknowledged sequence is also written to
-/// BUNDLE/events.seq before the ack, so a restarted daemon resumes after it and
-/// neither loses nor republishes events it had already published.
+/// coalesced batches. The sequence of each published event is written to
+/// BUNDLE/events.seq right after it is published (before any ack), so a
+/// restarted daemon resumes after it: nothing acknowledged is lost, and at most
+/// the one event being published when the daemon was killed is published again
+/// (at-least-once: a repeated event is harmless, a lost exit is not).
+/// <para>
+/// When the stream ends because the shim died (not because the task was
+/// deleted or the daemon is stopping), the pump reports it once through
+/// <c>shimLost</c>, so the task can be cleaned up and its exit published.
+/// </para>
 /// </summary>
 public sealed class EventPump : IAsyncDisposable
 {
     private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    // Short, because a broken stream is also how a dead shim is noticed: the
+    // next attempt checks whether the shim still exists.
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly ShimConnection _shim;
     private readonly EventExchange _exchange;
     private readonly ILogger _logger;
     private readonly string _sequenceFile;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _persistGate = new();
+    private readonly uint _initPid;
+    private readonly Func<Task>? _shimLost;
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ulong _lastSeen;
     private ulong _lastPersisted;
     private ulong _lastAcked;
     private volatile bool _shimEnding;
+    private Event? _initExit;
     private Task _pumpTask = Task.CompletedTask;
     private Task _ackTask = Task.CompletedTask;
+    private int _disposing;
 
-    public EventPump(ShimConnection shim, EventExchange exchange, ILogger logger)
+    public EventPump(ShimConnection shim, uint initPid, EventExchange exchange, ILogger logger, Func<Task>? shimLost = null)
     {
         _shim = shim;
+        _initPid = initPid;
         _exchange = exchange;
         _logger = logger;
+        _shimLost = shimLost;
         _sequenceFile = Path.Combine(shim.Bundle, StateLayout.EventSequenceFile);
         _lastSeen = _lastPersisted = _lastAcked = ReadSequenceFile(_sequenceFile);
     }
@@ -60,6 +78,9 @@ public sealed class EventPump : IAsyncDisposable
     /// <summary>Marks the end of the shim's stream as expected (it is about to shut down).</summary>
     public void ExpectEnd() => _shimEnding = true;
 
+    /// <summary>The EXIT event of the init process, once the pump has published it.</summary>
+    public Event? InitExit => Volatile.Read(ref _initExit);
+
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(50);
@@ -76,21 +97,38 @@ public sealed class EventPump : IAsyncDisposable
                     // A replay after a reconnect may repeat what was already published.
                     if (item.Sequence <= Volatile.Read(ref _lastSeen))
                         continue;
-                    if (item.Event is not null)
-                        _exchange.Publish(_shim.Namespace, item.Event);
+                    if (item.Event is { } evt)
+                    {
+                        _exchange.Publish(_shim.Namespace, evt);
+                        if (evt.Type == Event.Types.EventType.Exit && evt.Pid == _initPid)
+                            Volatile.Write(ref _initExit, evt);
+                    }
                     Volatile.Write(ref _lastSeen, item.Sequence);
+                    Persist(item.Sequence);
                 }
-                if (_shimEnding || _shim.Process.HasExited)
+                if (_shimEnding)
                     return;
+                if (_shim.Process.HasExited)
+                {
+                    ReportShimLost();
+                    return;
+                }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or RpcException)
             {
+                // Disposed (task deleted, shim lost, daemon stopping); Grpc.Net.Client reports
+                // our own cancellation as RpcException(Cancelled).
                 return;
             }
-            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            catch (RpcException e)
             {
-                if (_shimEnding || _shim.Process.HasExited)
+                if (_shimEnding)
                     return;
+                if (_shim.Process.HasExited)
+                {
+                    ReportShimLost();
+                    return;
+                }
                 _logger.LogDebug("event stream of {Namespace} {ContainerId} broke ({Status}); reconnecting",
                     _shim.Namespace, _shim.Id, e.Status);
             }
@@ -120,26 +158,54 @@ public sealed class EventPump : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Records a published sequence on disk at once: the window in which a
+    /// killed daemon has published an event but not recorded it (and so will
+    /// publish it again) is a file write, not an ack interval.
+    /// </summary>
+    private void Persist(ulong sequence)
+    {
+        lock (_persistGate)
+        {
+            if (sequence > _lastPersisted && WriteSequenceFile(sequence))
+                _lastPersisted = sequence;
+        }
+    }
+
+    private void ReportShimLost()
+    {
+        if (_shimLost is null)
+            return;
+        _logger.LogWarning("shim of {Namespace} {ContainerId} {Pid} has exited", _shim.Namespace, _shim.Id, _shim.Process.Pid);
+        // Not awaited: the handler disposes this pump, which waits for this very loop to end.
+        _ = Task.Run(_shimLost);
+    }
+
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
-        var seen = Volatile.Read(ref _lastSeen);
-        if (seen > _lastPersisted && WriteSequenceFile(seen))
-            _lastPersisted = seen;
-        if (_lastPersisted <= _lastAcked || _shim.Process.HasExited)
+        Persist(Volatile.Read(ref _lastSeen));
+        ulong persisted;
+        lock (_persistGate)
+            persisted = _lastPersisted;
+        if (persisted <= _lastAcked || _shim.Process.HasExited)
             return;
         try
         {
             await _shim.Client.AckEventsAsync(
-                new ShimApi.ShimAckRequest { Sequence = _lastPersisted },
+                new ShimApi.ShimAckRequest { Sequence = persisted },
                 deadline: DateTime.UtcNow.AddSeconds(2),
                 cancellationToken: cancellationToken).ConfigureAwait(false);
-            _lastAcked = _lastPersisted;
+            _lastAcked = persisted;
         }
-        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is ObjectDisposedException || (e is RpcException && cancellationToken.IsCancellationRequested))
+        {
+            // Stopping, or the channel was closed with the shim: the shim keeps what was not acknowledged.
+        }
+        catch (RpcException e)
         {
             // Not fatal: the shim keeps the events and the next tick retries.
             _logger.LogDebug("ack of {Namespace} {ContainerId} up to {Sequence} failed: {Status}",
-                _shim.Namespace, _shim.Id, _lastPersisted, e.Status);
+                _shim.Namespace, _shim.Id, persisted, e.Status);
         }
     }
 
@@ -173,11 +239,36 @@ public sealed class EventPump : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops pumping and makes a last attempt to persist and acknowledge.</summary>
+    /// <summary>Stops pumping and makes a last attempt to persist and acknowledge. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposing, 1) == 1)
+        {
+            await _disposed.Task.ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await DisposeCoreAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _disposed.TrySetResult();
+        }
+    }
+
+    private async Task DisposeCoreAsync()
+    {
         await _stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_pumpTask, _ackTask).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_pumpTask, _ackTask).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Stopping must go on (daemon shutdown detaches every task); say what broke.
+            _logger.LogError("event pump of {Namespace} {ContainerId} failed: {Error}", _shim.Namespace, _shim.Id, e.Message);
+        }
         using var last = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         try
         {

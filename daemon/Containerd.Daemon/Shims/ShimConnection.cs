@@ -54,6 +54,11 @@ public sealed class ShimConnection : IDisposable
         {
             throw Translate(e, cancellationToken);
         }
+        catch (ObjectDisposedException)
+        {
+            // The connection was closed because the shim died (or the daemon is stopping).
+            throw RpcErrors.Unavailable($"shim of task \"{Id}\" in namespace \"{Namespace}\" (pid {Process.Pid}) is gone");
+        }
     }
 
     private RpcException Translate(RpcException e, CancellationToken cancellationToken)

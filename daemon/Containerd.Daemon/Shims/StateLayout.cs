@@ -19,6 +19,8 @@ public sealed class StateLayout(string stateRoot)
     /// <summary>The last event sequence the daemon published and acknowledged.</summary>
     public const string EventSequenceFile = "events.seq";
     public const string RootfsDirectory = "rootfs";
+    /// <summary>The init's pid as runc wrote it (the shim's --pid-file); it outlives a killed shim.</summary>
+    public const string InitPidFile = "init.pid";
 
     // sun_path holds 108 bytes including the terminating NUL.
     private const int MaxSocketPath = 107;

@@ -14,7 +14,10 @@ namespace Containerd.Daemon.Tasks;
 /// <summary>
 /// The seed's Tasks API. Lifecycle (Create, Delete) lives in
 /// <see cref="TaskLifecycle"/>; everything else is forwarded to the task's
-/// shim, whose status codes and messages reach the client unchanged.
+/// shim, whose status codes and messages reach the client unchanged. A task
+/// whose shim died is answered for by the daemon, as the shim would answer
+/// for a stopped task (Info/List STOPPED, Kill NotFound, Exec and Start
+/// FailedPrecondition), until Delete removes it.
 /// </summary>
 public sealed class TasksService(
     TaskLifecycle lifecycle,
@@ -35,7 +38,8 @@ public sealed class TasksService(
 
     public override async Task<Empty> Start(ExecutionApi.StartRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
+        RefuseIfBuried(task, "start");
         return await task.Shim.CallAsync((c, o) => c.StartAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
     }
 
@@ -48,12 +52,14 @@ public sealed class TasksService(
 
     public override async Task<ExecutionApi.DeleteResponse> DeleteProcess(ExecutionApi.DeleteProcessRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         if (request.Pid == 0)
             throw RpcErrors.InvalidArgument($"task \"{task.Id}\": pid is required");
         if (request.Pid == task.InitPid)
             throw RpcErrors.InvalidArgument(
                 $"pid {request.Pid} is the init process of task \"{task.Id}\"; use Delete to remove the task");
+        if (task.Tombstone is not null)
+            throw RpcErrors.NotFound($"process {request.Pid} not found in container \"{task.Id}\"");
         var deleted = await task.Shim.CallAsync(
             (c, o) => c.DeleteProcessAsync(new ShimPidRequest { Pid = request.Pid }, o), context.CancellationToken).ConfigureAwait(false);
         return new ExecutionApi.DeleteResponse { ContainerId = task.Id, ExitStatus = deleted.ExitStatus, ExitedAt = deleted.ExitedAt };
@@ -61,9 +67,11 @@ public sealed class TasksService(
 
     public override async Task<ExecutionApi.InfoResponse> Info(ExecutionApi.InfoRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
-        var state = await task.Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         var container = await containers.GetAsync(task.Namespace, task.Id, context.CancellationToken).ConfigureAwait(false);
+        if (task.Tombstone is not null)
+            return new ExecutionApi.InfoResponse { Task = DescribeBuried(task, container?.Spec) };
+        var state = await task.Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
         return new ExecutionApi.InfoResponse { Task = Describe(task, state, container?.Spec) };
     }
 
@@ -79,9 +87,16 @@ public sealed class TasksService(
 
     public override async Task<Empty> Kill(ExecutionApi.KillRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         if (request.Signal is < 1 or > MaxSignal)
             throw RpcErrors.InvalidArgument($"signal {request.Signal} for task \"{task.Id}\" is outside 1..{MaxSignal}");
+        if (task.Tombstone is not null)
+        {
+            // As the shim answers for a finished process.
+            throw request.PidOrAllCase == ExecutionApi.KillRequest.PidOrAllOneofCase.Pid && request.Pid != 0 && request.Pid != task.InitPid
+                ? RpcErrors.NotFound($"process {request.Pid} not found in container \"{task.Id}\"")
+                : RpcErrors.NotFound($"cannot kill task \"{task.Id}\": process already finished");
+        }
         var kill = new ShimKillRequest { Signal = request.Signal };
         switch (request.PidOrAllCase)
         {
@@ -117,9 +132,11 @@ public sealed class TasksService(
 
     public override async Task<ExecutionApi.ExecResponse> Exec(ExecutionApi.ExecRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         if (request.Terminal)
             throw RpcErrors.Unimplemented("terminal (pty) support is not implemented yet");
+        if (task.Tombstone is not null)
+            throw RpcErrors.FailedPrecondition($"cannot exec in task \"{task.Id}\": it is stopped");
         SpecJson.RequireObject(request.Spec, $"exec in task \"{task.Id}\"");
         var exec = new ShimExecRequest
         {
@@ -130,56 +147,95 @@ public sealed class TasksService(
         return new ExecutionApi.ExecResponse { Pid = started.Pid };
     }
 
-    public override Task<Empty> Pty(ExecutionApi.PtyRequest request, ServerCallContext context)
+    public override async Task<Empty> Pty(ExecutionApi.PtyRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         throw RpcErrors.Unimplemented($"task \"{task.Id}\": pty resize is not implemented yet (no terminal support)");
     }
 
     public override async Task<Empty> CloseStdin(ExecutionApi.CloseStdinRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
+        if (task.Tombstone is not null)
+        {
+            // The init's stdin went with its shim; any other pid is unknown.
+            return request.Pid == 0 || request.Pid == task.InitPid
+                ? new Empty()
+                : throw RpcErrors.NotFound($"process {request.Pid} not found in container \"{task.Id}\"");
+        }
         return await task.Shim.CallAsync(
             (c, o) => c.CloseStdinAsync(new ShimPidRequest { Pid = request.Pid }, o), context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<Empty> Pause(ExecutionApi.PauseRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
+        RefuseIfBuried(task, "pause");
         return await task.Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<Empty> Resume(ExecutionApi.ResumeRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
+        RefuseIfBuried(task, "resume");
         return await task.Shim.CallAsync((c, o) => c.ResumeAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<ExecutionApi.ProcessesResponse> Processes(ExecutionApi.ProcessesRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
-        var listed = await task.Shim.CallAsync((c, o) => c.ProcessesAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         var response = new ExecutionApi.ProcessesResponse();
+        if (task.Tombstone is { } buried)
+        {
+            response.Processes.Add(new Types.Process
+            {
+                Pid = task.InitPid,
+                Status = Types.Status.Stopped,
+                ExitStatus = buried.ExitStatus,
+                Terminal = task.Stdio.Terminal,
+                Stdin = task.Stdio.Stdin,
+                Stdout = task.Stdio.Stdout,
+                Stderr = task.Stdio.Stderr,
+            });
+            return response;
+        }
+        var listed = await task.Shim.CallAsync((c, o) => c.ProcessesAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
         response.Processes.Add(listed.Processes);
         return response;
     }
 
-    public override Task<ExecutionApi.CheckpointResponse> Checkpoint(ExecutionApi.CheckpointRequest request, ServerCallContext context)
+    public override async Task<ExecutionApi.CheckpointResponse> Checkpoint(ExecutionApi.CheckpointRequest request, ServerCallContext context)
     {
-        var task = Find(context, request.ContainerId);
+        var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         throw RpcErrors.Unimplemented($"task \"{task.Id}\": checkpoint is not implemented yet");
     }
 
-    private RunningTask Find(ServerCallContext context, string containerId)
+    /// <summary>
+    /// The task, buried first if its shim has just died: every call then answers
+    /// as for a stopped task, instead of failing on a shim that is gone.
+    /// </summary>
+    private async Task<RunningTask> FindAsync(ServerCallContext context, string containerId)
     {
         var @namespace = RequestNamespace.Of(context);
         var id = RequestNamespace.ValidId(containerId);
-        return registry.TryGet(@namespace, id, out var task) ? task : throw RpcErrors.TaskNotFound(@namespace, id);
+        if (!registry.TryGet(@namespace, id, out var task))
+            throw RpcErrors.TaskNotFound(@namespace, id);
+        await lifecycle.RefreshAsync(task, context.CancellationToken).ConfigureAwait(false);
+        return task;
+    }
+
+    private static void RefuseIfBuried(RunningTask task, string verb)
+    {
+        if (task.Tombstone is not null)
+            throw RpcErrors.FailedPrecondition($"cannot {verb} task \"{task.Id}\": it is stopped");
     }
 
     private async Task<Types.Task> DescribeForListAsync(RunningTask task, CancellationToken cancellationToken)
     {
+        await lifecycle.RefreshAsync(task, cancellationToken).ConfigureAwait(false);
         var container = await containers.GetAsync(task.Namespace, task.Id, cancellationToken).ConfigureAwait(false);
+        if (task.Tombstone is not null)
+            return DescribeBuried(task, container?.Spec);
         try
         {
             var state = await task.Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), cancellationToken, ListStateTimeout)
@@ -192,6 +248,19 @@ public sealed class TasksService(
             return new Types.Task { Id = task.Id, ContainerId = task.Id, Pid = task.InitPid, Status = Types.Status.Unknown, Spec = container?.Spec };
         }
     }
+
+    private static Types.Task DescribeBuried(RunningTask task, Any? spec) => new()
+    {
+        Id = task.Id,
+        ContainerId = task.Id,
+        Pid = task.InitPid,
+        Status = Types.Status.Stopped,
+        Spec = spec,
+        Stdin = task.Stdio.Stdin,
+        Stdout = task.Stdio.Stdout,
+        Stderr = task.Stdio.Stderr,
+        Terminal = task.Stdio.Terminal,
+    };
 
     private static Types.Task Describe(RunningTask task, ShimStateResponse state, Any? spec)
     {

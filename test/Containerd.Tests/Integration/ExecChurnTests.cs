@@ -36,7 +36,7 @@ public sealed class ExecChurnTests : DaemonFixture
         Assert.Multiple(() =>
         {
             Assert.That(processes.Select(p => p.Pid), Is.EqualTo(new[] { pid }), "only the init process remains");
-            Assert.That(Leaks.Zombies(), Is.Empty);
+            Assert.That(Leaks.Zombies(Daemon), Is.Empty);
             Assert.That(rssAt1000 - rssAt100, Is.LessThanOrEqualTo(2048), "shim RSS grew by more than 2 MB");
         });
         await Client.RemoveAsync("churn");

@@ -34,8 +34,12 @@ public abstract class DaemonFixture
     }
 
     [SetUp]
-    public void ConnectNamespace()
+    public async Task ConnectNamespaceAsync()
     {
+        // A test that stops or kills the daemon and fails before restarting it must not fail the next ones too.
+        if (Daemon.ExitCode is not null)
+            await Daemon.RestartAsync();
+
         var ns = $"t{Interlocked.Increment(ref _counter)}-{Guid.NewGuid().ToString("N")[..6]}";
         Client = Daemon.Connect(ns);
     }

@@ -10,6 +10,7 @@ public sealed class DaemonProcess : IAsyncDisposable
 {
     private readonly StringBuilder _log = new();
     private Process? _process;
+    private int _daemonPid;
 
     private DaemonProcess(string dir)
     {
@@ -24,7 +25,11 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     public string StateDir => Path.Combine(Dir, "state");
 
-    public int Pid => _process?.Id ?? 0;
+    /// <summary>The daemon's pid (not the pid of a parent it was started under).</summary>
+    public int Pid => _daemonPid;
+
+    /// <summary>When the daemon was last started (UTC).</summary>
+    public DateTime StartedAt { get; private set; }
 
     public string Log
     {
@@ -35,43 +40,74 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<DaemonProcess> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<DaemonProcess> StartAsync(CancellationToken cancellationToken = default) =>
+        StartAsync(new DaemonStartOptions(), cancellationToken);
+
+    public static async Task<DaemonProcess> StartAsync(DaemonStartOptions options, CancellationToken cancellationToken = default)
     {
         var dir = Path.Combine("/tmp", "ctdt-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         var daemon = new DaemonProcess(dir);
-        await daemon.StartProcessAsync(cancellationToken);
+        await daemon.StartProcessAsync(options, cancellationToken);
         return daemon;
     }
 
     /// <summary>Starts the daemon again on the same directories (after Stop or Kill).</summary>
-    public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
+    public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(new DaemonStartOptions(), cancellationToken);
 
-    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    /// <summary>Starts the daemon again on the same directories, with extra environment or a systemd-like parent.</summary>
+    public Task RestartAsync(DaemonStartOptions options, CancellationToken cancellationToken = default) =>
+        StartProcessAsync(options, cancellationToken);
+
+    private async Task StartProcessAsync(DaemonStartOptions options, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(TestPaths.Daemon)
+        string[] daemonArgs =
+        [
+            TestPaths.Daemon, "--address", Address, "--root", RootDir, "--state", StateDir,
+            "--shim", TestPaths.Shim, "--log-level", "debug",
+        ];
+        ProcessStartInfo info;
+        if (options.UnderSystemd)
         {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-                 {
-                     "--address", Address, "--root", RootDir, "--state", StateDir,
-                     "--shim", TestPaths.Shim, "--log-level", "debug",
-                 })
-        {
-            info.ArgumentList.Add(arg);
+            // Microsoft.Extensions.Hosting.Systemd turns itself on only when /proc/PPID/comm
+            // reads "systemd"; comm is the name of the file the parent executed. A copy of
+            // dash under that name runs the daemon as its child and waits for it.
+            var parent = Path.Combine(Dir, "systemd");
+            if (!File.Exists(parent))
+                File.Copy("/bin/dash", parent);
+            info = new ProcessStartInfo(parent);
+            foreach (var arg in new[] { "-c", "\"$@\" & wait $!", "systemd" })
+                info.ArgumentList.Add(arg);
         }
+        else
+        {
+            info = new ProcessStartInfo(TestPaths.Daemon);
+            daemonArgs = daemonArgs[1..];
+        }
+        foreach (var arg in daemonArgs)
+            info.ArgumentList.Add(arg);
+        info.RedirectStandardError = true;
+        info.RedirectStandardOutput = true;
+        info.UseShellExecute = false;
+        // Never inherit a crash switch or a notify socket from the test's own environment.
+        info.Environment.Remove("CONTAINERD_TEST_CRASH_AT");
+        info.Environment.Remove("NOTIFY_SOCKET");
+        foreach (var (name, value) in options.Environment ?? new Dictionary<string, string>())
+            info.Environment[name] = value;
 
         var process = new Process { StartInfo = info };
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.OutputDataReceived += (_, e) => Append(e.Data);
+        StartedAt = DateTime.UtcNow;
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
+        _process?.Dispose();
         _process = process;
+        _daemonPid = options.UnderSystemd ? await ChildOfAsync(process, cancellationToken) : process.Id;
 
+        if (!options.WaitForSocket)
+            return;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
@@ -82,6 +118,45 @@ public sealed class DaemonProcess : IAsyncDisposable
             await Task.Delay(50, cancellationToken);
         }
         throw new TimeoutException($"daemon did not listen on {Address} within 30 s:\n{Log}");
+    }
+
+    /// <summary>The pid of the one child of <paramref name="parent"/> (the daemon under its wrapper).</summary>
+    private static async Task<int> ChildOfAsync(Process parent, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var children = File.ReadAllText($"/proc/{parent.Id}/task/{parent.Id}/children").Trim();
+                if (children.Length > 0)
+                    return int.Parse(children.Split(' ')[0]);
+            }
+            catch (IOException)
+            {
+            }
+            if (parent.HasExited)
+                throw new InvalidOperationException($"the daemon's parent exited with {parent.ExitCode}");
+            await Task.Delay(5, cancellationToken);
+        }
+        throw new TimeoutException($"process {parent.Id} started no child");
+    }
+
+    /// <summary>Waits for the daemon to exit by itself (e.g. at a crash point); false on timeout.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        if (_process is null)
+            return true;
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private void Append(string? line)
@@ -116,7 +191,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     {
         if (_process is not { HasExited: false } process)
             return;
-        Libc.Kill(process.Id, 15);
+        Libc.Kill(Pid, 15);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         try
         {
@@ -135,7 +210,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     {
         if (_process is not { HasExited: false } process)
             return;
-        Libc.Kill(process.Id, 9);
+        Libc.Kill(Pid, 9);
         await process.WaitForExitAsync();
     }
 

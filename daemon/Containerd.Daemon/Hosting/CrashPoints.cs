@@ -1,0 +1,58 @@
+using Containerd.Shared.Native;
+using Microsoft.Extensions.Logging;
+
+namespace Containerd.Daemon.Hosting;
+
+/// <summary>
+/// Test-only crash injection. With <c>CONTAINERD_TEST_CRASH_AT=STEP</c> in its
+/// environment the daemon kills itself with SIGKILL when a Tasks.Create
+/// reaches STEP, exactly as an operator's <c>kill -9</c> would (no finally
+/// block, no flush), so tests can prove that a restart leaves every partial
+/// create either a valid task or nothing at all. Unset, it costs one string
+/// comparison per step.
+/// </summary>
+public sealed class CrashPoints(DaemonOptions options, ILogger<CrashPoints> logger)
+{
+    public const string EnvironmentVariable = "CONTAINERD_TEST_CRASH_AT";
+
+    /// <summary>The bundle (config.json, runtime) is on disk; no shim yet.</summary>
+    public const string BundleWritten = "bundle-written";
+
+    /// <summary>The shim runs and listens; it was not asked to create anything.</summary>
+    public const string ShimStarted = "shim-started";
+
+    /// <summary>The shim was asked to create and runc create is running (its state directory exists).</summary>
+    public const string RuntimeCreating = "runtime-creating";
+
+    /// <summary>The shim created the container; the daemon has not registered the task.</summary>
+    public const string ShimCreated = "shim-created";
+
+    public static readonly IReadOnlyList<string> All = [BundleWritten, ShimStarted, RuntimeCreating, ShimCreated];
+
+    public bool IsArmed(string step) => options.CrashAt == step;
+
+    /// <summary>Dies here when armed for <paramref name="step"/>.</summary>
+    public void At(string step)
+    {
+        if (!IsArmed(step))
+            return;
+        logger.LogCritical("{Variable}={Step}: killing the daemon (SIGKILL)", EnvironmentVariable, step);
+        Libc.Kill(Environment.ProcessId, 9);
+        // SIGKILL to ourselves is delivered before kill returns; this is never reached.
+        Environment.FailFast($"crash point {step}");
+    }
+
+    /// <summary>
+    /// Armed for <see cref="RuntimeCreating"/>: waits until runc's state directory
+    /// for the container exists (runc makes it first, then starts the
+    /// container's init) or <paramref name="create"/> ends, then dies.
+    /// </summary>
+    public async Task WhileRuntimeCreatesAsync(string runtimeStateDirectory, Task create)
+    {
+        if (!IsArmed(RuntimeCreating))
+            return;
+        while (!create.IsCompleted && !Directory.Exists(runtimeStateDirectory))
+            await Task.Delay(1).ConfigureAwait(false);
+        At(RuntimeCreating);
+    }
+}

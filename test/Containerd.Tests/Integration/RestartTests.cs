@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using Containerd.Api.Containers;
+using Containerd.Api.Execution;
+using Containerd.Api.Types;
+using Containerd.Shared.Native;
+using Containerd.Tests.Support;
+using Grpc.Core;
+using Status = Containerd.Api.Types.Status;
+using Task = System.Threading.Tasks.Task;
+
+namespace Containerd.Tests.Integration;
+
+/// <summary>
+/// Tasks outlive the daemon: killed (SIGKILL) or stopped (SIGTERM), a restarted daemon
+/// re-attaches every shim before it serves, and learns every exit that happened meanwhile.
+/// </summary>
+[TestFixture]
+public sealed class RestartTests : DaemonFixture
+{
+    private const string TrapThenExit7 = "trap 'exit 7' TERM; while :; do sleep 0.1; done";
+    private const string TrapThenExit5 = "trap 'exit 5' TERM; while :; do sleep 0.1; done";
+
+    [Test]
+    public async Task TwentyRunningTasksSurviveAKilledDaemon()
+    {
+        var ids = Enumerable.Range(0, 20).Select(i => $"survivor{i}").ToArray();
+        var pids = await RunManyAsync(Client, ids);
+
+        await Daemon.KillAsync();
+        Assert.That(pids.Values.Where(pid => !Probe.IsAlive(pid)), Is.Empty, "containers outlive a killed daemon");
+        var clock = Stopwatch.StartNew();
+        await Daemon.RestartAsync();
+        TestContext.Progress.WriteLine($"restart with 20 running tasks: socket accepts after {clock.ElapsedMilliseconds} ms");
+
+        using var client = Daemon.Connect(Client.Namespace);
+        var o = client.Options();
+        var listed = (await client.Tasks.ListAsync(new ListRequest(), o)).Tasks;
+        Assert.Multiple(() =>
+        {
+            Assert.That(listed.Select(t => t.Id), Is.EquivalentTo(ids));
+            Assert.That(listed.Where(t => t.Status != Status.Running).Select(t => $"{t.Id}: {t.Status}"), Is.Empty);
+            Assert.That(listed.Where(t => t.Pid != pids[t.Id]).Select(t => $"{t.Id}: {t.Pid} was {pids[t.Id]}"), Is.Empty);
+        });
+
+        await using var events = client.SubscribeEvents();
+        await events.Subscribed;
+        await Task.WhenAll(ids.Select(async id =>
+        {
+            var exec = await client.ExecAsync(id, ["sh", "-c", "exit 3"]);
+            Assert.That((await events.WaitForExitAsync(id, exec.Pid)).ExitStatus, Is.EqualTo(3u));
+            var execDeleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = id, Pid = exec.Pid }, o);
+            Assert.That(execDeleted.ExitStatus, Is.EqualTo(3u));
+
+            await client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9 }, o);
+            var exit = await events.WaitForExitAsync(id, pids[id]);
+            var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, o);
+            Assert.That((exit.ExitStatus, deleted.ExitStatus), Is.EqualTo((137u, 137u)));
+            Assert.That(deleted.ExitedAt, Is.EqualTo(exit.ExitedAt));
+            await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = id }, o);
+        }));
+    }
+
+    [Test]
+    public async Task SigtermFinishesCallsInFlightExitsZeroAndLeavesTasksRunning()
+    {
+        var steady = await Client.RunAsync("steady", "sleep", "300");
+        await Client.CreateContainerAsync("inflight", "sleep", "300");
+        var request = new CreateRequest { ContainerId = "inflight" };
+        request.Rootfs.Add(OciSpecs.RootfsBind(TestPaths.Rootfs));
+        var create = Client.Tasks.CreateAsync(request, Client.Options()).ResponseAsync;
+        var bundle = Path.Combine(Daemon.StateDir, "tasks", Client.Namespace, "inflight");
+        // Its bundle exists: the daemon is inside this Create when the signal comes.
+        await Probe.UntilAsync(() => Directory.Exists(bundle) || create.IsCompleted, "the create to begin");
+
+        var clock = Stopwatch.StartNew();
+        await Daemon.StopAsync();
+        TestContext.Progress.WriteLine($"SIGTERM to exit (one create in flight): {clock.ElapsedMilliseconds} ms");
+        var created = await create;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Daemon.ExitCode, Is.EqualTo(0));
+            Assert.That(Probe.IsAlive(steady), "a running task outlives a stopped daemon");
+            Assert.That(Probe.IsAlive(created.Pid), "the create in flight finished, and its task outlives the daemon");
+        });
+        var refused = Assert.ThrowsAsync<RpcException>(() => Client.Tasks.ListAsync(new ListRequest(), Client.Options()).ResponseAsync);
+        Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.Unavailable));
+
+        await Daemon.RestartAsync();
+        using var client = Daemon.Connect(Client.Namespace);
+        var o = client.Options();
+        var steadyInfo = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "steady" }, o)).Task;
+        var inflightInfo = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "inflight" }, o)).Task;
+        Assert.That((steadyInfo.Status, steadyInfo.Pid), Is.EqualTo((Status.Running, steady)));
+        Assert.That((inflightInfo.Status, inflightInfo.Pid), Is.EqualTo((Status.Created, created.Pid)));
+        await client.RemoveAsync("steady");
+        await client.RemoveAsync("inflight");
+    }
+
+    [Test]
+    public async Task ExitsWhileTheDaemonIsDownAreReportedOnceWithTheirOriginalTimes()
+    {
+        var ns = Client.Namespace;
+        uint ends, lives;
+        ExecResponse execDone, execEnds, execRuns;
+        await using (var before = Client.SubscribeEvents())
+        {
+            await before.Subscribed;
+            ends = await Client.RunAsync("ends", "sh", "-c", TrapThenExit7);
+            lives = await Client.RunAsync("lives", "sleep", "300");
+            execDone = await Client.ExecAsync("lives", ["sh", "-c", "exit 3"]);
+            execEnds = await Client.ExecAsync("lives", ["sh", "-c", TrapThenExit5]);
+            execRuns = await Client.ExecAsync("lives", ["sleep", "300"]);
+            await before.WaitForExitAsync("lives", execDone.Pid);
+            // What was seen is on disk: a daemon killed now must not publish it again.
+            await Probe.WaitForPersistedAsync(Daemon, ns, before, "ends", "lives");
+        }
+        var persistedBeforeCrash = Probe.PersistedEventSequence(Daemon, ns, "lives");
+
+        await Daemon.KillAsync();
+        var signalledAt = DateTime.UtcNow;
+        // A pid namespace's init gets only the signals it handles: the trap makes TERM one of them.
+        Libc.Kill((int)ends, 15);
+        Libc.Kill((int)execEnds.Pid, 15);
+        await Probe.UntilAsync(() => !Probe.IsAlive(ends) && !Probe.IsAlive(execEnds.Pid), "both to exit");
+        var restartedAt = DateTime.UtcNow;
+        await Daemon.RestartAsync();
+
+        using var client = Daemon.Connect(ns);
+        var o = client.Options();
+        // Known before anyone subscribed.
+        var endsInfo = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "ends" }, o)).Task;
+        var endsProcesses = (await client.Tasks.ProcessesAsync(new ProcessesRequest { ContainerId = "ends" }, o)).Processes;
+        var livesInfo = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "lives" }, o)).Task;
+        var livesProcesses = (await client.Tasks.ProcessesAsync(new ProcessesRequest { ContainerId = "lives" }, o)).Processes;
+        Assert.Multiple(() =>
+        {
+            Assert.That((endsInfo.Status, endsInfo.Pid), Is.EqualTo((Status.Stopped, ends)));
+            Assert.That(endsProcesses.Single(p => p.Pid == ends).ExitStatus, Is.EqualTo(7u));
+            Assert.That((livesInfo.Status, livesInfo.Pid), Is.EqualTo((Status.Running, lives)));
+            Assert.That(Describe(livesProcesses, execRuns.Pid), Is.EqualTo("Running 0"));
+            Assert.That(Describe(livesProcesses, execEnds.Pid), Is.EqualTo("Stopped 5"));
+            Assert.That(Describe(livesProcesses, execDone.Pid), Is.EqualTo("Stopped 3"));
+        });
+
+        // The first subscriber since the restart gets the exits the daemon missed, once.
+        await using var first = client.SubscribeEvents();
+        await first.Subscribed;
+        var endsExit = await first.WaitForExitAsync("ends", ends);
+        var execExit = await first.WaitForExitAsync("lives", execEnds.Pid);
+        Assert.Multiple(() =>
+        {
+            Assert.That((endsExit.ExitStatus, execExit.ExitStatus), Is.EqualTo((7u, 5u)));
+            foreach (var exit in new[] { endsExit, execExit })
+            {
+                Assert.That(exit.ExitedAt.ToDateTime(), Is.InRange(signalledAt.AddSeconds(-1), restartedAt),
+                    "an exit carries the time it happened, not the time the daemon learned of it");
+            }
+        });
+
+        // A second subscriber gets only what happens from now on.
+        await using var second = client.SubscribeEvents();
+        await second.Subscribed;
+        var marker = await client.ExecAsync("lives", ["true"]);
+        await second.WaitForExitAsync("lives", marker.Pid);
+        await first.WaitForExitAsync("lives", marker.Pid);
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.Events.Where(e => e.Pid != marker.Pid), Is.Empty, "the backlog goes to the first subscriber only");
+            Assert.That(first.Events.Count(e => e.Pid == ends), Is.EqualTo(1));
+            Assert.That(first.Events.Count(e => e.Pid == execEnds.Pid), Is.EqualTo(1));
+            Assert.That(first.Events.Where(e => e.Pid == execDone.Pid || e.Pid == execRuns.Pid), Is.Empty,
+                "events published before the crash are not published again");
+        });
+
+        // Delete and DeleteProcess return the same status and time as the events.
+        var execDeleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "lives", Pid = execEnds.Pid }, o);
+        var doneDeleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "lives", Pid = execDone.Pid }, o);
+        await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "lives", Pid = marker.Pid }, o);
+        var endsDeleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "ends" }, o);
+        Assert.Multiple(() =>
+        {
+            Assert.That((execDeleted.ExitStatus, execDeleted.ExitedAt), Is.EqualTo((5u, execExit.ExitedAt)));
+            Assert.That(doneDeleted.ExitStatus, Is.EqualTo(3u));
+            Assert.That((endsDeleted.ExitStatus, endsDeleted.ExitedAt), Is.EqualTo((7u, endsExit.ExitedAt)));
+        });
+
+        // Nothing is published twice, not even by the next daemon.
+        var livesSeen = (ulong)first.Events.Count(e => e.Id == "lives");
+        await Probe.UntilAsync(() => Probe.PersistedEventSequence(Daemon, ns, "lives") >= persistedBeforeCrash + livesSeen, "events.seq to catch up");
+        await Daemon.StopAsync();
+        await Daemon.RestartAsync();
+        using var again = Daemon.Connect(ns);
+        await using var third = again.SubscribeEvents();
+        await third.Subscribed;
+        var marker2 = await again.ExecAsync("lives", ["true"]);
+        await third.WaitForExitAsync("lives", marker2.Pid);
+        Assert.That(third.Events.Where(e => e.Pid != marker2.Pid).Select(e => $"{e.Type} {e.Pid}"), Is.Empty);
+
+        await again.RemoveAsync("lives");
+        await again.Containers.DeleteAsync(new DeleteContainerRequest { Id = "ends" }, again.Options());
+    }
+
+    /// <summary>containerd issue 6771: a container that exits while the daemon is down must not leak its shim.</summary>
+    [Test]
+    public async Task ContainerThatExitsWhileTheDaemonIsDownLeavesNothingAfterDelete()
+    {
+        var pid = await Client.RunAsync("gone", "sleep", "300");
+        var shim = Probe.ShimPid(Daemon, Client.Namespace, "gone");
+        await Daemon.KillAsync();
+        Libc.Kill((int)pid, 9);
+        await Probe.UntilAsync(() => !Probe.IsAlive(pid), "the container to exit");
+        await Daemon.RestartAsync();
+
+        using var client = Daemon.Connect(Client.Namespace);
+        var o = client.Options();
+        Assert.That((await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "gone" }, o)).Task.Status, Is.EqualTo(Status.Stopped));
+        var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "gone" }, o);
+        Assert.That(deleted.ExitStatus, Is.EqualTo(137u));
+        await Probe.UntilAsync(() => !Probe.IsAlive((uint)shim), "the shim to exit");
+        Leaks.AssertNone(Daemon, Client.Namespace);
+        await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "gone" }, o);
+    }
+
+    [Test]
+    public async Task StdioOfAReattachedTaskKeepsFlowing()
+    {
+        using var stdin = new Fifo("stdin");
+        using var stdout = new Fifo("stdout");
+        var output = stdout.StartReading();
+        var pid = await Client.CreateTaskAsync("talker", ["sh", "-c", "read a; echo first $a; read b; echo second $b"],
+            stdin: stdin.Path_, stdout: stdout.Path_);
+        await Client.Tasks.StartAsync(new StartRequest { ContainerId = "talker" }, Client.Options());
+        // The client keeps its end of stdin open across the restart (closing it would be EOF).
+        await using var input = new FileStream(stdin.Path_, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
+        await input.WriteAsync("one\n"u8.ToArray());
+        await input.FlushAsync();
+
+        await Daemon.KillAsync();
+        await Daemon.RestartAsync();
+        using var client = Daemon.Connect(Client.Namespace);
+        var o = client.Options();
+        var info = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "talker" }, o)).Task;
+        Assert.That((info.Status, info.Pid, info.Stdin, info.Stdout, info.Stderr),
+            Is.EqualTo((Status.Running, pid, stdin.Path_, stdout.Path_, "")));
+
+        await using var events = client.SubscribeEvents();
+        await events.Subscribed;
+        await input.WriteAsync("two\n"u8.ToArray());
+        await input.FlushAsync();
+        Assert.That((await events.WaitForExitAsync("talker", pid)).ExitStatus, Is.EqualTo(0u));
+        Assert.That(await output.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo("first one\nsecond two\n"));
+        await client.RemoveAsync("talker");
+    }
+
+    private static string Describe(IEnumerable<Containerd.Api.Types.Process> processes, uint pid) =>
+        processes.SingleOrDefault(p => p.Pid == pid) is { } p ? $"{p.Status} {p.ExitStatus}" : "missing";
+
+    /// <summary>Runs `sleep 300` tasks, a few at a time; returns their init pids.</summary>
+    internal static async Task<Dictionary<string, uint>> RunManyAsync(DaemonClient client, IEnumerable<string> ids)
+    {
+        var pids = new Dictionary<string, uint>();
+        foreach (var chunk in ids.Chunk(5))
+        {
+            foreach (var (id, pid) in await Task.WhenAll(chunk.Select(async id => (id, await client.RunAsync(id, "sleep", "300")))))
+                pids[id] = pid;
+        }
+        return pids;
+    }
+}
