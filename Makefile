@@ -42,9 +42,9 @@ $(BIN)/ctr: $(COMMON) $(call sources,daemon/Ctr)
 	$(PUBLISH) -r $(RID) -o $(BIN) daemon/Ctr/Ctr.csproj
 	@touch $@
 
-# Framework-dependent: the daemon runs on the installed .NET runtime.
+# Native AOT like the shim and ctr (libe_sqlite3.so is published beside it).
 $(BIN)/containerd: $(COMMON) $(call sources,daemon/Containerd.Daemon)
-	$(PUBLISH) -r $(RID) --self-contained false -o $(BIN) daemon/Containerd.Daemon/Containerd.Daemon.csproj
+	$(PUBLISH) -r $(RID) -o $(BIN) daemon/Containerd.Daemon/Containerd.Daemon.csproj
 	@touch $@
 
 deps:
