@@ -84,7 +84,7 @@ public sealed class SystemdTests : DaemonFixture
         var unit = File.ReadAllLines(Path.Combine(destdir, "etc/systemd/system", UnitName));
         Assert.Multiple(() =>
         {
-            foreach (var file in new[] { "containerd", "containerd.dll", "containerd-shim", "ctr" })
+            foreach (var file in new[] { "containerd", "libe_sqlite3.so", "containerd-shim", "ctr" })
                 Assert.That(File.Exists(Path.Combine(lib, file)), $"{file} installed");
             Assert.That(new FileInfo(Path.Combine(bin, "containerd-cs")).LinkTarget, Is.EqualTo("/usr/local/lib/containerd-cs/containerd"));
             Assert.That(new FileInfo(Path.Combine(bin, "ctr-cs")).LinkTarget, Is.EqualTo("/usr/local/lib/containerd-cs/ctr"));
