@@ -127,21 +127,9 @@ internal sealed class ShimTask
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var init = RequireInit("start");
-            var next = init.State.Start(init);
-            await RunRuncAsync(() => _runc.StartAsync(Id), $"cannot start {Name}").ConfigureAwait(false);
-            lock (_gate)
-                init.Transition(next);
-            _events.Publish(Id, EventType.Start, (uint)init.Pid);
-            _logger.LogInformation("started {Task}", Name);
-        }
-        finally
-        {
-            _operation.Release();
-        }
+        var init = await TransitionInitAsync("start", init => init.State.Start(init), _runc.StartAsync, cancellationToken).ConfigureAwait(false);
+        _events.Publish(Id, EventType.Start, (uint)init.Pid);
+        _logger.LogInformation("started {Task}", Name);
     }
 
     public async Task<int> ExecAsync(ByteString specJson, Stdio? stdio, CancellationToken cancellationToken)
@@ -259,32 +247,29 @@ internal sealed class ShimTask
 
     public async Task PauseAsync(CancellationToken cancellationToken)
     {
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var init = RequireInit("pause");
-            var next = init.State.Pause(init);
-            await RunRuncAsync(() => _runc.PauseAsync(Id), $"cannot pause {Name}").ConfigureAwait(false);
-            lock (_gate)
-                init.Transition(next);
-            _events.Publish(Id, EventType.Paused, (uint)init.Pid);
-        }
-        finally
-        {
-            _operation.Release();
-        }
+        var init = await TransitionInitAsync("pause", init => init.State.Pause(init), _runc.PauseAsync, cancellationToken).ConfigureAwait(false);
+        _events.Publish(Id, EventType.Paused, (uint)init.Pid);
     }
 
-    public async Task ResumeAsync(CancellationToken cancellationToken)
+    public Task ResumeAsync(CancellationToken cancellationToken) =>
+        TransitionInitAsync("resume", init => init.State.Resume(init), _runc.ResumeAsync, cancellationToken);
+
+    /// <summary>
+    /// Start, pause and resume are one shape: the state machine decides whether the move is
+    /// legal before runc is asked, and the new state is taken only once runc succeeded.
+    /// </summary>
+    private async Task<InitProcess> TransitionInitAsync(
+        string verb, Func<InitProcess, Process.ProcessState> decide, Func<string, Task> runc, CancellationToken cancellationToken)
     {
         await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var init = RequireInit("resume");
-            var next = init.State.Resume(init);
-            await RunRuncAsync(() => _runc.ResumeAsync(Id), $"cannot resume {Name}").ConfigureAwait(false);
+            var init = RequireInit(verb);
+            var next = decide(init);
+            await RunRuncAsync(() => runc(Id), $"cannot {verb} {Name}").ConfigureAwait(false);
             lock (_gate)
                 init.Transition(next);
+            return init;
         }
         finally
         {
