@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Containerd.Api.Containers;
 using Containerd.Ctr.Cli;
 using Containerd.Ctr.Output;
-using Containerd.Ctr.Specs;
+using Containerd.Shared.Oci;
 
 namespace Containerd.Ctr.Commands;
 

@@ -3,7 +3,7 @@ using Containerd.Api.Execution;
 using Containerd.Ctr.Cli;
 using Containerd.Ctr.Client;
 using Containerd.Ctr.Io;
-using Containerd.Ctr.Specs;
+using Containerd.Shared.Oci;
 using Grpc.Core;
 
 namespace Containerd.Ctr.Commands;

@@ -6,7 +6,7 @@ using Containerd.Ctr.Cli;
 using Task = System.Threading.Tasks.Task;
 using Containerd.Ctr.Client;
 using Containerd.Ctr.Io;
-using Containerd.Ctr.Specs;
+using Containerd.Shared.Oci;
 using Grpc.Core;
 
 namespace Containerd.Ctr.Commands;

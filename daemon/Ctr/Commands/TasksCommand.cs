@@ -6,7 +6,7 @@ using Containerd.Api.Types;
 using Containerd.Ctr.Cli;
 using Task = System.Threading.Tasks.Task;
 using Containerd.Ctr.Output;
-using Containerd.Ctr.Specs;
+using Containerd.Shared.Oci;
 
 namespace Containerd.Ctr.Commands;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Containerd.Ctr.Specs;
+namespace Containerd.Shared.Oci;
 
 /// <summary>The OCI process section ctr gives containers and exec'd processes.</summary>
 public static class ProcessSpec
@@ -32,6 +32,6 @@ public static class ProcessSpec
         ["noNewPrivileges"] = true,
     };
 
-    internal static JsonArray Strings(IEnumerable<string> values) =>
+    public static JsonArray Strings(IEnumerable<string> values) =>
         new([.. values.Select(v => (JsonNode?)JsonValue.Create(v))]);
 }

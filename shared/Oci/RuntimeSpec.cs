@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 
-namespace Containerd.Ctr.Specs;
+namespace Containerd.Shared.Oci;
 
 /// <summary>
-/// The default OCI runtime spec for <c>ctr run</c>: what <c>runc spec</c>
+/// The default OCI runtime spec (what <c>ctr run</c> gives): what <c>runc spec</c>
 /// writes, with a writable root, the container id as hostname and the
 /// default capability set, so that a plain busybox rootfs just works.
 /// </summary>

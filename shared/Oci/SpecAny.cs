@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Containerd.Ctr.Specs;
+namespace Containerd.Shared.Oci;
 
 /// <summary>Wraps OCI JSON documents in the protobuf Any the API carries them in.</summary>
 public static class SpecAny
