@@ -56,8 +56,10 @@ rootfs: deps
 demo: deps all rootfs
 	CONTAINERD_BIN=$(BIN) CONTAINERD_ROOTFS=$(ROOTFS) scripts/run-demo.sh
 
+# Unit tests first (seconds, no runc), then the integration tests on real containers.
 test: deps all rootfs
 	scripts/install-deps.sh --test
+	$(DOTNET) test test/Containerd.UnitTests/Containerd.UnitTests.csproj -c Release --logger "console;verbosity=normal"
 	CONTAINERD_BIN=$(BIN) CONTAINERD_ROOTFS=$(ROOTFS) \
 		$(DOTNET) test test/Containerd.Tests/Containerd.Tests.csproj -c Release --logger "console;verbosity=normal"
 

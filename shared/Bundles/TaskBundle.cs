@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+
+namespace Containerd.Shared.Bundles;
+
+/// <summary>
+/// One task's bundle directory: the on-disk contract between the daemon and
+/// the shim, and everything a later daemon needs to find, re-attach or clean
+/// up the task. Every file name lives here and nowhere else.
+/// <para>
+/// Who writes what: the daemon writes <see cref="ConfigFile"/> and
+/// <see cref="RuntimeFile"/> before it starts the shim, and
+/// <see cref="EventSequenceFile"/> as it publishes events; the shim writes
+/// <see cref="ShimPidFile"/> (its own pid, first thing), its log, runc's log
+/// and, through runc, <see cref="InitPidFile"/>.
+/// </para>
+/// </summary>
+public sealed class TaskBundle
+{
+    /// <summary>sun_path holds 108 bytes including the terminating NUL.</summary>
+    public const int MaxSocketPathBytes = 107;
+
+    public TaskBundle(string directory) =>
+        Directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+
+    public string Directory { get; }
+
+    /// <summary>The OCI runtime spec runc reads.</summary>
+    public string ConfigFile => File("config.json");
+
+    /// <summary>Where the task's rootfs mounts are stacked (the spec's root.path is relative to the bundle).</summary>
+    public string RootfsDirectory => File("rootfs");
+
+    /// <summary>The shim's socket when its path fits a unix socket address (see <see cref="FitsSocketPath"/>).</summary>
+    public string DefaultSocket => File("shim.sock");
+
+    /// <summary>The shim's pid, written by the shim itself before anything else.</summary>
+    public string ShimPidFile => File("shim.pid");
+
+    public string ShimLogFile => File("shim.log");
+
+    /// <summary>The OCI runtime binary the task was created with, so a later daemon (and shim delete) uses the same.</summary>
+    public string RuntimeFile => File("runtime");
+
+    /// <summary>The last event sequence the daemon published; a restarted daemon resumes after it.</summary>
+    public string EventSequenceFile => File("events.seq");
+
+    /// <summary>The init's pid as runc wrote it (--pid-file); it outlives a killed shim.</summary>
+    public string InitPidFile => File("init.pid");
+
+    /// <summary>runc's --log, truncated before every runc call.</summary>
+    public string RuncLogFile => File("runc-log.json");
+
+    /// <summary>The process spec of an exec, for runc exec --process; removed once runc returned.</summary>
+    public string ExecSpecFile(string execName) => File(execName + ".json");
+
+    public string ExecPidFile(string execName) => File(execName + ".pid");
+
+    public static bool FitsSocketPath(string path) => Encoding.UTF8.GetByteCount(path) <= MaxSocketPathBytes;
+
+    /// <summary>The shim's pid, or 0 when the file is missing or holds no pid.</summary>
+    public int ReadShimPid() => PidFile.TryRead(ShimPidFile);
+
+    /// <summary>The init's pid, or 0 when runc has not written it (or the shim removed it at delete).</summary>
+    public int ReadInitPid() => PidFile.TryRead(InitPidFile);
+
+    /// <summary>The recorded runtime binary, or null when none was recorded.</summary>
+    public string? ReadRuntime()
+    {
+        var text = ReadText(RuntimeFile);
+        return string.IsNullOrEmpty(text) ? null : text;
+    }
+
+    public void WriteRuntime(string runtime) => AtomicFile.Write(RuntimeFile, Encoding.UTF8.GetBytes(runtime));
+
+    /// <summary>0 when nothing was recorded.</summary>
+    public ulong ReadEventSequence() =>
+        ulong.TryParse(ReadText(EventSequenceFile), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : 0;
+
+    public void WriteEventSequence(ulong sequence) =>
+        AtomicFile.Write(EventSequenceFile, Encoding.ASCII.GetBytes(sequence.ToString(CultureInfo.InvariantCulture)));
+
+    private string File(string name) => Path.Combine(Directory, name);
+
+    private static string? ReadText(string path)
+    {
+        try
+        {
+            return System.IO.File.ReadAllText(path).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
