@@ -1,1 +1,3 @@
 global using NUnit.Framework;
+
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
