@@ -1,4 +1,5 @@
 using System.Globalization;
+using Containerd.Shared.Native;
 
 namespace Containerd.Tests.Support;
 
@@ -17,6 +18,19 @@ public static class Probe
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// True once no process has <paramref name="pid"/> at all (kill(2) says ESRCH): exited
+    /// and reaped, not even a zombie.
+    /// </summary>
+    public static bool IsGone(uint pid) => Libc.Kill((int)pid, 0) != 0 && Libc.LastError == Libc.ESRCH;
+
+    /// <summary>Awaits the exit of <paramref name="pid"/> (see <see cref="ProcessExit"/>); fails the test, naming <paramref name="what"/>, after 30 s.</summary>
+    public static async Task ExitOfAsync(int pid, string what, CancellationToken cancellationToken = default)
+    {
+        if (!await ProcessExit.WaitAsync(pid, TimeSpan.FromSeconds(30), cancellationToken))
+            throw new TimeoutException($"waited 30 s in vain for {what} (pid {pid}) to exit");
     }
 
     /// <summary>The last event sequence the daemon recorded for a task (BUNDLE/events.seq), 0 when none.</summary>
