@@ -70,7 +70,7 @@ public sealed class ShimCrashTests : DaemonFixture
             (EventType.Exit, "orphan", pid),
         }), "the init's EXIT is published once, by the daemon, for the shim that cannot");
         var deleted = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "orphan" }, o);
-        KilledTask.AssertDeleted("orphan", deleted, pid, exit);
+        await KilledTask.AssertOrphanDeletedAsync("orphan", deleted, pid, exit);
         Assert.That(Code(() => Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "orphan" }, o).ResponseAsync),
             Is.EqualTo(StatusCode.NotFound));
 
@@ -99,7 +99,7 @@ public sealed class ShimCrashTests : DaemonFixture
         var exit = await events.WaitForExitAsync("lonely", pid);
         var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "lonely" }, o);
         Assert.That(events.Sequence(), Is.EqualTo(new[] { (EventType.Exit, "lonely", pid) }), "the first subscriber gets the missed exit, once");
-        KilledTask.AssertDeleted("lonely", deleted, pid, exit);
+        await KilledTask.AssertOrphanDeletedAsync("lonely", deleted, pid, exit);
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "lonely" }, o);
     }
 
@@ -119,7 +119,7 @@ public sealed class ShimCrashTests : DaemonFixture
         Assert.That((await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "adopted" }, o)).Task.Status, Is.EqualTo(Status.Stopped));
         var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "adopted" }, o);
         Assert.That(events.Sequence(), Is.EqualTo(new[] { (EventType.Exit, "adopted", pid) }));
-        KilledTask.AssertDeleted("adopted", deleted, pid, exit);
+        await KilledTask.AssertOrphanDeletedAsync("adopted", deleted, pid, exit);
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "adopted" }, o);
     }
 

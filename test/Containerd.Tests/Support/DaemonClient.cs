@@ -135,13 +135,14 @@ public sealed class DaemonClient : IDisposable
             failures.Add(new InvalidOperationException($"Info of {id}: {e.Status}", e));
         }
 
+        Containerd.Api.Types.Event? killed = null;
         if (task is not null && task.Status != Containerd.Api.Types.Status.Stopped)
         {
             // Subscribed before the Info above, so an exit after it is in the stream.
             try
             {
                 await Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9, All = true }, Options(cancellationToken));
-                await events.WaitForExitAsync(id, task.Pid, cancellationToken);
+                killed = await events.WaitForExitAsync(id, task.Pid, cancellationToken);
             }
             catch (Exception e) when (e is RpcException or TimeoutException or InvalidOperationException)
             {
@@ -153,7 +154,15 @@ public sealed class DaemonClient : IDisposable
         {
             try
             {
-                await Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, Options(cancellationToken));
+                var deleted = await Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, Options(cancellationToken));
+                // A task this method killed is checked as the tests check theirs (see KilledTask).
+                if (killed is not null && (deleted.ExitStatus != 137 || killed.ExitStatus != 137 || deleted.ExitedAt is null
+                        || !deleted.ExitedAt.Equals(killed.ExitedAt) || !Probe.IsGone(task.Pid)))
+                {
+                    failures.Add(new InvalidOperationException(
+                        $"Delete of killed task {id} answered status {deleted.ExitStatus} at {deleted.ExitedAt} (EXIT event: {killed.ExitStatus} at " +
+                        $"{killed.ExitedAt}; want 137 at the same time) and left pid {task.Pid} {Probe.Describe(task.Pid)}"));
+                }
             }
             catch (RpcException e)
             {

@@ -69,9 +69,15 @@ public static class Leaks
                 await ProcessExit.WaitAllAsync(shims, left, cancellationToken);
                 continue;
             }
-            // What remains is what a shim's exit leaves for others to finish (the daemon reaping
-            // it, removing its socket); none of that has a signal to await from here, so look
-            // again shortly, within the same deadline.
+            // An exited shim is a zombie until the daemon reaps it: that, too, can be awaited.
+            var zombies = ZombiePids(daemon).ToList();
+            if (zombies.Count > 0)
+            {
+                await Task.WhenAll(zombies.Select(pid => ProcessExit.WaitGoneAsync(pid, left, cancellationToken)));
+                continue;
+            }
+            // What remains is what a shim's exit leaves for the daemon to finish (its socket, its
+            // bundle): nothing signals that to an outsider, so look again shortly, within the deadline.
             await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
         }
     }
@@ -155,7 +161,12 @@ public static class Leaks
     /// shims and for runc containers (runc keeps its state while a container lives).
     /// </para>
     /// </summary>
-    public static IEnumerable<string> Zombies(DaemonProcess daemon)
+    public static IEnumerable<string> Zombies(DaemonProcess daemon) =>
+        ZombieProcesses(daemon).Select(z => $"{z.Pid} {z.Name} (parent {z.Parent})");
+
+    private static IEnumerable<int> ZombiePids(DaemonProcess daemon) => ZombieProcesses(daemon).Select(z => z.Pid);
+
+    private static IEnumerable<(int Pid, string Name, int Parent)> ZombieProcesses(DaemonProcess daemon)
     {
         var parents = ShimPids(daemon.Dir, null).Select(s => s.Pid).ToHashSet();
         if (daemon.Pid > 0)
@@ -176,7 +187,7 @@ public static class Leaks
             var close = stat.LastIndexOf(')');
             var rest = stat[(close + 2)..].Split(' ');
             if (rest[0] == "Z" && parents.Contains(int.Parse(rest[1])))
-                yield return $"{pid} {stat[..(close + 1)]} (parent {rest[1]})";
+                yield return (pid, stat[..(close + 1)], int.Parse(rest[1]));
         }
     }
 

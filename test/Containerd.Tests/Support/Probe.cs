@@ -26,6 +26,22 @@ public static class Probe
     /// </summary>
     public static bool IsGone(uint pid) => Libc.Kill((int)pid, 0) != 0 && Libc.LastError == Libc.ESRCH;
 
+    /// <summary>"gone", "alive (STATE) under PPID" or "a zombie of PPID", for failure messages.</summary>
+    public static string Describe(uint pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return "gone";
+        }
+        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return rest[0] == "Z" ? $"a zombie of {rest[1]}" : $"alive ({rest[0]}) under {rest[1]}";
+    }
+
     /// <summary>Awaits the exit of <paramref name="pid"/> (see <see cref="ProcessExit"/>); fails the test, naming <paramref name="what"/>, after 30 s.</summary>
     public static async Task ExitOfAsync(int pid, string what, CancellationToken cancellationToken = default)
     {

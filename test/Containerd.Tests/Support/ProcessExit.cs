@@ -13,7 +13,17 @@ public static partial class ProcessExit
     /// Completes true once <paramref name="pid"/> has exited (a zombie counts as exited, as
     /// <see cref="Probe.IsAlive"/> has it), false when <paramref name="timeout"/> passed first.
     /// </summary>
-    public static async Task<bool> WaitAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static Task<bool> WaitAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitForAsync(pid, Libc.POLLIN, timeout, cancellationToken);
+
+    /// <summary>
+    /// Completes true once <paramref name="pid"/> no longer exists at all: exited and reaped by
+    /// its parent, which is when the kernel reports POLLHUP on its pidfd; false on timeout.
+    /// </summary>
+    public static Task<bool> WaitGoneAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitForAsync(pid, Libc.POLLHUP, timeout, cancellationToken);
+
+    private static async Task<bool> WaitForAsync(int pid, short condition, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var pidfd = PidfdOpen(pid, 0);
         if (pidfd < 0)
@@ -30,10 +40,10 @@ public static partial class ProcessExit
         try
         {
             await using var registration = cancellationToken.Register(() => Libc.Close(Interlocked.Exchange(ref wakeWrite, -1)));
-            var exited = await Task.Factory.StartNew(
-                () => Poll(pidfd, wakeRead, timeout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var done = await Task.Factory.StartNew(
+                () => Poll(pidfd, condition, wakeRead, timeout), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             cancellationToken.ThrowIfCancellationRequested();
-            return exited;
+            return done;
         }
         finally
         {
@@ -52,13 +62,15 @@ public static partial class ProcessExit
         return (await Task.WhenAll(waits)).Where(w => !w.exited).Select(w => w.pid).ToList();
     }
 
-    private static unsafe bool Poll(int pidfd, int wakeRead, TimeSpan timeout)
+    private static unsafe bool Poll(int pidfd, short condition, int wakeRead, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         var fds = stackalloc Libc.PollFd[2];
         while (true)
         {
-            fds[0] = new Libc.PollFd { Fd = pidfd, Events = Libc.POLLIN };
+            // POLLHUP is reported whether asked for or not; asking for POLLIN only when it is the
+            // condition keeps a zombie (readable at once) from waking a wait for its reaping.
+            fds[0] = new Libc.PollFd { Fd = pidfd, Events = condition == Libc.POLLIN ? Libc.POLLIN : (short)0 };
             fds[1] = new Libc.PollFd { Fd = wakeRead, Events = Libc.POLLIN };
             var left = (int)Math.Max(0, Math.Ceiling((deadline - DateTime.UtcNow).TotalMilliseconds));
             var n = Libc.Poll(fds, 2, left);
@@ -69,7 +81,7 @@ public static partial class ProcessExit
                     continue;
                 throw new IOException($"poll on a pidfd: {Libc.ErrorText(errno)}");
             }
-            if ((fds[0].Revents & Libc.POLLIN) != 0)
+            if ((fds[0].Revents & condition) != 0)
                 return true;
             // Woken by a cancellation (its pipe closed) or out of time.
             return false;
