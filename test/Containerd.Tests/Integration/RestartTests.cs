@@ -206,7 +206,7 @@ public sealed class RestartTests : DaemonFixture
 
         // Nothing is published twice, not even by the next daemon.
         var livesSeen = (ulong)first.Events.Count(e => e.Id == "lives");
-        await Probe.UntilAsync(() => Probe.PersistedEventSequence(Daemon, ns, "lives") >= persistedBeforeCrash + livesSeen, "events.seq to catch up");
+        await Probe.UntilPersistedAsync(Daemon, ns, "lives", persistedBeforeCrash + livesSeen);
         await Daemon.StopAsync();
         await Daemon.RestartAsync();
         using var again = Daemon.Connect(ns);

@@ -141,8 +141,18 @@ public sealed class DaemonClient : IDisposable
             // Subscribed before the Info above, so an exit after it is in the stream.
             try
             {
-                await Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9, All = true }, Options(cancellationToken));
-                killed = await events.WaitForExitAsync(id, task.Pid, cancellationToken);
+                var exitedByItself = false;
+                try
+                {
+                    await Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9, All = true }, Options(cancellationToken));
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+                {
+                    // It exited on its own between the Info and the Kill: its EXIT is still due.
+                    exitedByItself = true;
+                }
+                var exit = await events.WaitForExitAsync(id, task.Pid, cancellationToken);
+                killed = exitedByItself ? null : exit;
             }
             catch (Exception e) when (e is RpcException or TimeoutException or InvalidOperationException)
             {
