@@ -42,7 +42,10 @@ internal sealed class ExitTable
         lock (_gate)
         {
             var pid = spawn();
-            exit = WatchLocked(pid, notBefore: long.MinValue);
+            // The child cannot have been delivered yet (Deliver waits for this
+            // lock), so an unclaimed exit of its pid is an earlier process's
+            // whose pid the kernel has reused: drop it, never hand it out.
+            exit = WatchLocked(pid, notBefore: long.MaxValue);
             return pid;
         }
     }
@@ -113,15 +116,34 @@ internal sealed class ExitTable
         List<int>? stale = null;
         foreach (var (pid, entry) in _unclaimed)
         {
-            if (entry.Tick < cutoff || _unclaimed.Count >= MaxUnclaimed)
+            if (entry.Tick < cutoff)
                 (stale ??= []).Add(pid);
         }
-        if (stale is null)
-            return;
-        foreach (var pid in stale)
-            _unclaimed.Remove(pid);
+        if (stale is not null)
+        {
+            foreach (var pid in stale)
+                _unclaimed.Remove(pid);
+        }
+        // Full of fresh entries: make room by dropping the oldest only. Dropping
+        // them all would lose an exit a Watch is about to claim (a container
+        // process that died before its pid file was read), and its task would
+        // never report the exit.
+        while (_unclaimed.Count >= MaxUnclaimed)
+            _unclaimed.Remove(OldestUnclaimedLocked());
         if (_unclaimed.Count == 0)
             _unclaimed.TrimExcess();
+    }
+
+    private int OldestUnclaimedLocked()
+    {
+        int? oldestPid = null;
+        var oldestTick = 0L;
+        foreach (var (pid, entry) in _unclaimed)
+        {
+            if (oldestPid is null || entry.Tick < oldestTick)
+                (oldestPid, oldestTick) = (pid, entry.Tick);
+        }
+        return oldestPid ?? throw new InvalidOperationException("no unclaimed exit to drop");
     }
 
     private readonly record struct Unclaimed(ProcessExit Exit, long Tick);

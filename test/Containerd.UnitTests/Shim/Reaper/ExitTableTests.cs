@@ -202,6 +202,40 @@ public sealed class ExitTableTests
     }
 
     [Test]
+    public void A_full_table_drops_only_its_oldest_unclaimed_exit()
+    {
+        // Among the fresh entries may be a container process's exit whose pid
+        // file is being read right now: it must survive a burst of orphans.
+        for (var pid = 1; pid <= ExitTable.MaxUnclaimed; pid++)
+        {
+            _table.Deliver(pid, Exit(pid));
+            _clock.Advance(1);
+        }
+
+        _table.Deliver(ExitTable.MaxUnclaimed + 1, Exit(0));
+
+        Assert.That(_table.UnclaimedCount, Is.EqualTo(ExitTable.MaxUnclaimed));
+        Assert.That(_table.Watch(1, long.MinValue).IsCompleted, Is.False, "the oldest went");
+        Assert.That(_table.Watch(2, long.MinValue).Result, Is.EqualTo(Exit(2)), "the next oldest stayed");
+        Assert.That(_table.Watch(ExitTable.MaxUnclaimed, long.MinValue).Result, Is.EqualTo(Exit(ExitTable.MaxUnclaimed)));
+    }
+
+    [Test]
+    public void A_full_table_drops_expired_exits_before_any_fresh_one()
+    {
+        _table.Deliver(1, Exit(1));
+        _table.Deliver(2, Exit(2));
+        _clock.Advance(ExitTable.UnclaimedLifetimeMs + 1);
+        for (var pid = 3; pid <= ExitTable.MaxUnclaimed; pid++)
+            _table.Deliver(pid, Exit(pid));
+
+        _table.Deliver(ExitTable.MaxUnclaimed + 1, Exit(0));
+
+        Assert.That(_table.UnclaimedCount, Is.EqualTo(ExitTable.MaxUnclaimed - 1), "the two expired ones went, nothing else");
+        Assert.That(_table.Watch(3, long.MinValue).IsCompletedSuccessfully, Is.True);
+    }
+
+    [Test]
     public async Task A_spawned_pid_is_watched_from_the_start()
     {
         var pid = _table.Spawn(() => 100, out var exited);
@@ -212,6 +246,22 @@ public sealed class ExitTableTests
 
         _table.Deliver(100, Exit(0));
         Assert.That(await exited.WaitAsync(Timeout), Is.EqualTo(Exit(0)));
+    }
+
+    [Test]
+    public async Task A_spawned_pid_never_takes_an_earlier_processs_unclaimed_exit()
+    {
+        // pid_max is often 32768: a runc child can get the pid of an orphan
+        // reaped seconds ago. Its exit is not the child's, which has not been
+        // delivered yet (Deliver waits for the lock Spawn holds).
+        _table.Deliver(100, Exit(1));
+
+        _table.Spawn(() => 100, out var exited);
+
+        Assert.That(exited.IsCompleted, Is.False);
+        Assert.That(_table.UnclaimedCount, Is.Zero);
+        _table.Deliver(100, Exit(2));
+        Assert.That(await exited.WaitAsync(Timeout), Is.EqualTo(Exit(2)));
     }
 
     [Test]
