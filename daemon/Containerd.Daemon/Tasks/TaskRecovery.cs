@@ -31,7 +31,7 @@ public sealed class TaskRecovery(
     // the daemon would have waited for its start-up is treated as failed.
     private static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(30);
 
-    /// <summary>Recovers every task on disk; returns how many were re-attached (live or as tombstones).</summary>
+    /// <summary>Recovers every task on disk; returns how many were re-attached (live or stopped).</summary>
     public async Task<int> RecoverAsync(CancellationToken cancellationToken)
     {
         if (!Directory.Exists(layout.TasksRoot))
