@@ -183,8 +183,8 @@ public static class DaemonHost
         builder.Services.AddSingleton<EventExchange>(services => new EventExchange(logger: services.GetRequiredService<ILogger<EventExchange>>()));
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton<RuntimeResolver>();
-        builder.Services.AddSingleton<ShimLauncher>();
-        builder.Services.AddSingleton<BundleCleaner>();
+        builder.Services.AddSingleton<ShimDeleteCommand>();
+        builder.Services.AddSingleton<ShimManager>();
         builder.Services.AddSingleton<CrashPoints>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();

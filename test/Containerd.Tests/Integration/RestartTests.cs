@@ -81,12 +81,19 @@ public sealed class RestartTests : DaemonFixture
     {
         var steady = await Client.RunAsync("steady", "sleep", "300");
         await Client.CreateContainerAsync("inflight", "sleep", "300");
+        // A daemon whose Creates wait at shim-created until it starts stopping:
+        // the signal below is sure to land while the Create is in flight.
+        await Daemon.StopAsync();
+        await Daemon.RestartAsync(new DaemonStartOptions(Environment: new Dictionary<string, string>
+        {
+            ["CONTAINERD_TEST_HOLD_AT"] = "shim-created",
+        }));
+        using var holding = Daemon.Connect(Client.Namespace);
         var request = new CreateRequest { ContainerId = "inflight" };
         request.Rootfs.Add(OciSpecs.RootfsBind(TestPaths.Rootfs));
-        var create = Client.Tasks.CreateAsync(request, Client.Options()).ResponseAsync;
-        var bundle = Path.Combine(Daemon.StateDir, "tasks", Client.Namespace, "inflight");
-        // Its bundle exists: the daemon is inside this Create when the signal comes.
-        await Probe.UntilAsync(() => Directory.Exists(bundle) || create.IsCompleted, "the create to begin");
+        var create = holding.Tasks.CreateAsync(request, holding.Options()).ResponseAsync;
+        await Probe.UntilAsync(() => Daemon.Log.Contains("shim-created: holding the create") || create.IsCompleted, "the create to reach its hold point");
+        Assert.That(create.IsCompleted, Is.False, $"the create is in flight when SIGTERM comes ({create.Exception?.InnerException?.Message})");
 
         var clock = Stopwatch.StartNew();
         await Daemon.StopAsync();
@@ -98,7 +105,7 @@ public sealed class RestartTests : DaemonFixture
             Assert.That(Probe.IsAlive(steady), "a running task outlives a stopped daemon");
             Assert.That(Probe.IsAlive(created.Pid), "the create in flight finished, and its task outlives the daemon");
         });
-        var refused = Assert.ThrowsAsync<RpcException>(() => Client.Tasks.ListAsync(new ListRequest(), Client.Options()).ResponseAsync);
+        var refused = Assert.ThrowsAsync<RpcException>(() => holding.Tasks.ListAsync(new ListRequest(), holding.Options()).ResponseAsync);
         Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.Unavailable));
 
         await Daemon.RestartAsync();

@@ -91,6 +91,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         info.UseShellExecute = false;
         // Never inherit a crash switch or a notify socket from the test's own environment.
         info.Environment.Remove("CONTAINERD_TEST_CRASH_AT");
+        info.Environment.Remove("CONTAINERD_TEST_HOLD_AT");
         info.Environment.Remove("NOTIFY_SOCKET");
         foreach (var (name, value) in options.Environment ?? new Dictionary<string, string>())
             info.Environment[name] = value;

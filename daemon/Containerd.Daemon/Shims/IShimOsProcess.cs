@@ -1,10 +1,11 @@
 namespace Containerd.Daemon.Shims;
 
 /// <summary>
-/// The shim's OS process: spawned by this daemon (a child we reap) or adopted
-/// from a previous daemon after a restart (not our child).
+/// The shim's operating-system process (not the container's processes, which
+/// the shim itself calls processes): spawned by this daemon (a child we reap)
+/// or adopted from a previous daemon after a restart (not our child).
 /// </summary>
-public interface IShimProcess
+public interface IShimOsProcess
 {
     int Pid { get; }
 

@@ -6,8 +6,9 @@ namespace Containerd.Daemon.Shims;
 /// A shim started by an earlier daemon. It is not our child (it was reparented
 /// when that daemon exited), so liveness is read from /proc; the command line
 /// must still name the bundle, so a reused pid is never mistaken for the shim.
+/// <paramref name="bundle"/> is the bundle directory, as the shim's --bundle names it.
 /// </summary>
-public sealed class AdoptedShimProcess(int pid, string bundle) : IShimProcess
+public sealed class AdoptedShimOsProcess(int pid, string bundle) : IShimOsProcess
 {
     public int Pid { get; } = pid;
 
@@ -31,19 +32,6 @@ public sealed class AdoptedShimProcess(int pid, string bundle) : IShimProcess
             Libc.Kill(Pid, 9);
     }
 
-    /// <summary>Reads the pid a daemon recorded in BUNDLE/shim.pid; 0 when missing or unreadable.</summary>
-    public static int ReadPidFile(string bundle)
-    {
-        try
-        {
-            return int.TryParse(File.ReadAllText(Path.Combine(bundle, StateLayout.ShimPidFile)).Trim(), out var pid) ? pid : 0;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
     /// <summary>Live processes whose command line serves <paramref name="bundle"/> (<c>--bundle BUNDLE</c>): its shims.</summary>
     public static IReadOnlyList<int> FindServing(string bundle)
     {
@@ -56,7 +44,7 @@ public sealed class AdoptedShimProcess(int pid, string bundle) : IShimProcess
             {
                 var arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
                 var at = Array.IndexOf(arguments, "--bundle");
-                if (at >= 0 && at + 1 < arguments.Length && arguments[at + 1] == bundle && new AdoptedShimProcess(pid, bundle).IsStillTheShim())
+                if (at >= 0 && at + 1 < arguments.Length && arguments[at + 1] == bundle && new AdoptedShimOsProcess(pid, bundle).IsStillTheShim())
                     found.Add(pid);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

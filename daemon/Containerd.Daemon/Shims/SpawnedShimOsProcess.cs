@@ -6,7 +6,7 @@ namespace Containerd.Daemon.Shims;
 /// A shim this daemon started. Holding the Process object lets .NET reap it
 /// when it exits, so a deleted task leaves no zombie behind.
 /// </summary>
-public sealed class SpawnedShimProcess(Process process) : IShimProcess
+public sealed class SpawnedShimOsProcess(Process process) : IShimOsProcess
 {
     public int Pid { get; } = process.Id;
 
