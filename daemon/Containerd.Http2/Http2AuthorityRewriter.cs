@@ -1,9 +1,10 @@
 using System.Buffers;
+using Containerd.Http2.Hpack;
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2;
 
 /// <summary>
 /// Rewrites the client-to-server byte stream of one HTTP/2 connection so that every request
