@@ -42,7 +42,7 @@ internal sealed class HeaderBlockAssembler
     /// Adds a whole HEADERS or CONTINUATION frame. A <see cref="HeaderBlockStatus.Complete"/> block is
     /// valid until the next call; call <see cref="Reset"/> once it has been handled.
     /// </summary>
-    public HeaderBlockStatus Add(in ReadOnlySequence<byte> frame, FrameHeader header, out HeaderBlock block) =>
+    public HeaderBlockStatus Add(ReadOnlySequence<byte> frame, FrameHeader header, out HeaderBlock block) =>
         header.Type == FrameType.Headers ? AddHeaders(frame, header, out block) : AddContinuation(frame, header, out block);
 
     /// <summary>Forgets the current block.</summary>
@@ -53,7 +53,7 @@ internal sealed class HeaderBlockAssembler
         _fragmentLength = 0;
     }
 
-    private HeaderBlockStatus AddHeaders(in ReadOnlySequence<byte> frame, FrameHeader header, out HeaderBlock block)
+    private HeaderBlockStatus AddHeaders(ReadOnlySequence<byte> frame, FrameHeader header, out HeaderBlock block)
     {
         block = default;
         var endHeaders = header.Has(FrameFlags.EndHeaders);
@@ -109,7 +109,7 @@ internal sealed class HeaderBlockAssembler
         return HeaderBlockStatus.Incomplete;
     }
 
-    private HeaderBlockStatus AddContinuation(in ReadOnlySequence<byte> frame, FrameHeader header, out HeaderBlock block)
+    private HeaderBlockStatus AddContinuation(ReadOnlySequence<byte> frame, FrameHeader header, out HeaderBlock block)
     {
         block = default;
         AppendFrame(frame);
