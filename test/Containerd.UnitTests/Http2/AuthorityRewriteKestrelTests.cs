@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using Containerd.Http2;
-using Containerd.Http2.Hpack;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Containerd.Http2;
-using Containerd.Http2.Hpack;
 using static Containerd.UnitTests.Http2.TestFrames;
 
 namespace Containerd.UnitTests.Http2;

@@ -1,5 +1,4 @@
 using Containerd.Http2;
-using Containerd.Http2.Hpack;
 using Microsoft.Extensions.Logging;
 using static Containerd.UnitTests.Http2.TestFrames;
 using Chunking = Containerd.UnitTests.Http2.RewriterHarness.Chunking;

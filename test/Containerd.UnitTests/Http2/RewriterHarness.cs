@@ -1,6 +1,5 @@
 using System.Buffers;
 using Containerd.Http2;
-using Containerd.Http2.Hpack;
 
 namespace Containerd.UnitTests.Http2;
 
