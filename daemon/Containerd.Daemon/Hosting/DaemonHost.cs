@@ -4,7 +4,7 @@ using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
 using Containerd.Daemon.Tasks;
 using Containerd.Daemon.Versioning;
-using Containerd.Shared.Http2;
+using Containerd.Http2;
 using Containerd.Shared.Native;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

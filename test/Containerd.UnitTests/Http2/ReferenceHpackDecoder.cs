@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>
 /// A straightforward, independent HPACK decoder used to check what a server sees: its own static

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2;
 
 /// <summary>Wiring of <see cref="Http2AuthorityRewriter"/> into a Kestrel listener.</summary>
 public static class AuthorityRewriteExtensions

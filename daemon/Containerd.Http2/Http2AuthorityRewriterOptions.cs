@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2;
 
 /// <summary>Settings of <see cref="Http2AuthorityRewriter"/>; they must match the server's HTTP/2 limits.</summary>
 public sealed class Http2AuthorityRewriterOptions

@@ -1,4 +1,4 @@
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2.Hpack;
 
 /// <summary>
 /// An HPACK dynamic table (RFC 7541 section 2.3.2 and 4): entry size is name + value + 32 bytes,

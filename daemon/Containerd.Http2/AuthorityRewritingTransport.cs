@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2;
 
 /// <summary>
 /// Wraps a connection's transport: <see cref="Input"/> is the client's byte stream run through an

@@ -1,7 +1,7 @@
 using System.Buffers;
-using Containerd.Shared.Http2;
+using Containerd.Http2;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>
 /// Feeds bytes through an <see cref="Http2AuthorityRewriter"/> the way the transport pump does:

@@ -1,9 +1,9 @@
-using Containerd.Shared.Http2;
+using Containerd.Http2;
 using Microsoft.Extensions.Logging;
-using static Containerd.Tests.Unit.Http2.TestFrames;
-using Chunking = Containerd.Tests.Unit.Http2.RewriterHarness.Chunking;
+using static Containerd.UnitTests.Http2.TestFrames;
+using Chunking = Containerd.UnitTests.Http2.RewriterHarness.Chunking;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 public sealed class Http2AuthorityRewriterTests
 {

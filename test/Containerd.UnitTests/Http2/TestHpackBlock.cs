@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>A hand-driven HPACK block writer for tests: the caller picks every representation and index.</summary>
 internal sealed class TestHpackBlock

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2.Hpack;
 
 /// <summary>
 /// The decoded fields of one header block. Names and values live in one reusable byte arena, so

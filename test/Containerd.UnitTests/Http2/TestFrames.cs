@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>Builds and parses raw HTTP/2 frames for tests.</summary>
 internal static class TestFrames

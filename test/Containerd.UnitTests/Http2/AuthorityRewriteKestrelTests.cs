@@ -1,13 +1,13 @@
 using System.Net.Sockets;
-using Containerd.Shared.Http2;
+using Containerd.Http2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
-using static Containerd.Tests.Unit.Http2.TestFrames;
+using static Containerd.UnitTests.Http2.TestFrames;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>
 /// End to end: a real Kestrel HTTP/2 server on a unix socket, spoken to with hand-made frames, so

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Containerd.Shared.Http2;
-using static Containerd.Tests.Unit.Http2.TestFrames;
+using Containerd.Http2;
+using static Containerd.UnitTests.Http2.TestFrames;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 public sealed class AuthorityRewritingTransportTests
 {

@@ -1,4 +1,4 @@
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2.Hpack;
 
 /// <summary>
 /// The HPACK Huffman code (RFC 7541 Appendix B). The code is canonical, so it is fully described

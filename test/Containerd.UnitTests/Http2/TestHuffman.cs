@@ -1,4 +1,4 @@
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>
 /// An independent Huffman coder for the tests: the explicit (code, length) table of RFC 7541

@@ -1,4 +1,4 @@
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 /// <summary>
 /// A randomised HPACK encoder with its own dynamic table, standing in for a real client (grpc-go

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2.Hpack;
 
 /// <summary>
 /// An HPACK decoder (RFC 7541) that mirrors the peer's encoder state. Its error rules follow the

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2.Hpack;
 
 /// <summary>The HPACK static table (RFC 7541 Appendix A). Indexes are 1-based.</summary>
 public static class HpackStaticTable

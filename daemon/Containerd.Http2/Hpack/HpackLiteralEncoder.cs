@@ -1,4 +1,4 @@
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2.Hpack;
 
 /// <summary>
 /// Encodes a header list without touching the receiver's dynamic table: only static-table indexes,

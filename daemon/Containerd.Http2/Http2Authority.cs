@@ -1,4 +1,4 @@
-namespace Containerd.Shared.Http2;
+namespace Containerd.Http2;
 
 /// <summary>
 /// Kestrel's Host validation (HttpUtilities.IsHostHeaderValid) applied to an HTTP/2 :authority,

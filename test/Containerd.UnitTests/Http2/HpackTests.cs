@@ -1,7 +1,8 @@
 using System.Text;
-using Containerd.Shared.Http2;
+using Containerd.Http2;
+using Containerd.Http2.Hpack;
 
-namespace Containerd.Tests.Unit.Http2;
+namespace Containerd.UnitTests.Http2;
 
 public sealed class HpackTests
 {
