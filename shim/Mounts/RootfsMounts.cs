@@ -56,6 +56,12 @@ internal sealed class RootfsMounts
         _mounted.Clear();
     }
 
+    /// <summary>
+    /// The teardown detached everything under the rootfs from the mount table
+    /// itself; the record of what this shim mounted no longer names mounts.
+    /// </summary>
+    public void Forget() => _mounted.Clear();
+
     private void MountOne(Mount mount, string rootfs)
     {
         var target = ResolveTarget(rootfs, mount.Target);
