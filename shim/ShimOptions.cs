@@ -17,6 +17,9 @@ internal sealed record ShimOptions(
     string RuntimeRoot,
     LogLevel LogLevel)
 {
+    public const string DeleteUsage =
+        "usage: containerd-shim delete --namespace NS --id ID --bundle DIR --runtime-root DIR [--runtime RUNC] [--log-level debug|info|warning|error]";
+
     /// <summary>Both forms: the server, and the delete sub-command that cleans up after a dead shim.</summary>
     public const string Usage =
         "usage: containerd-shim --namespace NS --id ID --bundle DIR --socket PATH --runtime RUNC --runtime-root DIR [--log-level debug|info|warning|error]\n"

@@ -27,7 +27,8 @@ internal static class DeleteCommand
         }
         catch (ArgumentException e)
         {
-            RawOutput.Write(RawOutput.Stderr, $"containerd-shim delete: {e.Message}\n{ShimOptions.Usage}\n");
+            // One line, as every failure of this command: the daemon reads it as the reason.
+            RawOutput.Write(RawOutput.Stderr, $"containerd-shim delete: {e.Message} ({ShimOptions.DeleteUsage})\n");
             return Failed;
         }
 

@@ -1,0 +1,59 @@
+using Containerd.Shim.Process;
+using Containerd.Shim.Runc;
+
+namespace Containerd.UnitTests.Shim.Process;
+
+/// <summary>A container runtime that records what processes ask of it and fails on demand (no runc).</summary>
+internal sealed class FakeContainerRuntime : IContainerRuntime
+{
+    public string ContainerId => "c1";
+
+    public List<string> Calls { get; } = [];
+
+    /// <summary>When set, the next runtime call throws it (runc's own words).</summary>
+    public RuncException? FailNext { get; set; }
+
+    /// <summary>What kill(2) of an exec reports (0 or an errno).</summary>
+    public int SignalErrno { get; set; }
+
+    /// <summary>Runs when runc kill or delete --force is asked (e.g. the process dies).</summary>
+    public Action? OnKill { get; set; }
+
+    public Task CreateAsync(string bundle, string pidFile, IRuncStdio stdio) => Record("create");
+
+    public Task StartAsync() => Record("start");
+
+    public Task ExecAsync(string specFile, string pidFile, IRuncStdio stdio) => Record("exec");
+
+    public Task KillAsync(int signal, bool all)
+    {
+        var recorded = Record(all ? $"kill {signal} all" : $"kill {signal}");
+        OnKill?.Invoke();
+        return recorded;
+    }
+
+    public Task PauseAsync() => Record("pause");
+
+    public Task ResumeAsync() => Record("resume");
+
+    public Task<List<int>> ProcessIdsAsync() => Task.FromResult(new List<int>());
+
+    public Task ForceDeleteAsync() => Record("delete --force");
+
+    public int Signal(int pid, int signal)
+    {
+        Calls.Add($"signal {pid} {signal}");
+        return SignalErrno;
+    }
+
+    private Task Record(string call)
+    {
+        Calls.Add(call);
+        if (FailNext is { } failure)
+        {
+            FailNext = null;
+            return Task.FromException(failure);
+        }
+        return Task.CompletedTask;
+    }
+}
