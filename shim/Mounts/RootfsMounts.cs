@@ -18,8 +18,6 @@ internal sealed class RootfsMounts
 
     public RootfsMounts(ILogger logger) => _logger = logger;
 
-    public bool IsEmpty => _mounted.Count == 0;
-
     /// <summary>Mounts all of <paramref name="mounts"/>; on failure undoes what it did and throws.</summary>
     /// <exception cref="MountException">A mount failed; the message names it and the errno text.</exception>
     public void MountAll(IReadOnlyList<Mount> mounts, string rootfs)

@@ -83,8 +83,19 @@ internal sealed class InitProcess : ShimProcess
             await _state.KillAsync(this, signal, all).ConfigureAwait(false);
     }
 
-    /// <summary>Whether a process may be exec'd now (a snapshot: exec does not hold the init's lock while runc runs).</summary>
-    public void CheckExec() => _state.CheckExec(this);
+    /// <summary>
+    /// Runs <paramref name="startExec"/> (runc exec) if the state allows an exec,
+    /// holding the init's lock throughout: the container cannot be started,
+    /// paused or deleted while a process is being exec'd into it.
+    /// </summary>
+    public async Task<ExecProcess> ExecAsync(Func<Task<ExecProcess>> startExec, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _state.CheckExec(this);
+            return await startExec().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Delete: refused while running or paused; removes the container through <paramref name="teardown"/>.</summary>
     public async Task DeleteAsync(IContainerTeardown teardown, CancellationToken cancellationToken)

@@ -19,11 +19,13 @@ namespace Containerd.Shim.Service;
 /// <para>
 /// Locking: <see cref="_table"/> serializes what adds to or removes from the
 /// table (Create, Exec, DeleteProcess, Delete, Shutdown); an operation on one
-/// process (start, kill, pause, ...) takes only that process's lock. Delete
+/// process (start, kill, pause, ...) takes only that process's lock. Exec
+/// holds the init's lock while runc exec runs, so the container cannot be
+/// paused or deleted under it. Locks are taken in one order: table, init,
+/// exec. Delete
 /// of the task holds the table lock and the init's lock, and drops each exec
 /// under the exec's own lock, so an operation on an exec either finishes
-/// first or finds the exec deleted. Nothing takes the table lock while
-/// holding a process's lock, so the two cannot deadlock.
+/// first or finds the exec deleted.
 /// </para>
 /// <para>
 /// Event order: CREATE and EXEC_ADDED are published before the new process's
@@ -99,9 +101,10 @@ internal sealed class ShimTask : IContainerTeardown
                 runcCalled = true;
                 var init = await InitProcess.CreateAsync(_runtime, bundle, stdio, io, _reaper.Watch, _events, _processLogger)
                     .ConfigureAwait(false);
+                // Published before the init is visible: a Start cannot overtake its CREATE.
+                _events.Created(init);
                 lock (_gate)
                     _init = init;
-                _events.Created(init);
                 _ = RouteExitAsync(init);
                 return init.Pid;
             }
@@ -141,21 +144,24 @@ internal sealed class ShimTask : IContainerTeardown
         await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            RequireInit("exec in").CheckExec();
             var name = "exec-" + (++_execCounter).ToString(CultureInfo.InvariantCulture);
-            var io = OpenIo(stdio, $"cannot exec in {Name}");
-            ExecProcess exec;
-            try
+            var exec = await RequireInit("exec in").ExecAsync(async () =>
             {
-                exec = await ExecProcess.StartAsync(_runtime, _options.Bundle, name, specJson, spec, stdio, io, _reaper.Watch, _events, _processLogger)
-                    .ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                io.Dispose();
-                throw RuncErrors.ToRpc(e, $"cannot exec in {Name}");
-            }
+                var io = OpenIo(stdio, $"cannot exec in {Name}");
+                try
+                {
+                    return await ExecProcess.StartAsync(_runtime, _options.Bundle, name, specJson, spec, stdio, io, _reaper.Watch, _events, _processLogger)
+                        .ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    io.Dispose();
+                    throw RuncErrors.ToRpc(e, $"cannot exec in {Name}");
+                }
+            }, cancellationToken).ConfigureAwait(false);
 
+            // Published before the exec is visible or its exit watched: EXIT follows EXEC_ADDED.
+            _events.ExecAdded(exec);
             ExecProcess? stale;
             lock (_gate)
             {
@@ -169,7 +175,6 @@ internal sealed class ShimTask : IContainerTeardown
                 _logger.LogWarning("dropping undeleted exited process {Pid}: its pid was reused", stale.Pid);
                 await stale.DropAsync().ConfigureAwait(false);
             }
-            _events.ExecAdded(exec);
             _ = RouteExitAsync(exec);
             return exec.Pid;
         }
