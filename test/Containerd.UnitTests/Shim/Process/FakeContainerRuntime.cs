@@ -21,7 +21,14 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task CreateAsync(string bundle, string pidFile, IRuncStdio stdio) => Record("create");
 
-    public Task StartAsync() => Record("start");
+    /// <summary>runc start does not return before this completes (to race other operations against it).</summary>
+    public Task StartGate { get; set; } = Task.CompletedTask;
+
+    public async Task StartAsync()
+    {
+        await StartGate;
+        await Record("start");
+    }
 
     public Task ExecAsync(string specFile, string pidFile, IRuncStdio stdio) => Record("exec");
 

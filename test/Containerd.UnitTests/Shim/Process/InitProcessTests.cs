@@ -191,6 +191,21 @@ public sealed class InitProcessTests
     }
 
     [Test]
+    public async Task An_exit_reaped_during_start_is_published_after_the_start()
+    {
+        var init = NewInit();
+        var release = new TaskCompletionSource();
+        _runtime.StartGate = release.Task;
+        var start = init.StartAsync(CancellationToken.None);
+        var exit = init.RecordExitAsync(new ProcessExit(0, DateTime.UtcNow));
+        Assert.That(exit.IsCompleted, Is.False, "the exit waits for the start to finish");
+        release.SetResult();
+        await start;
+        Assert.That(await exit, Is.True);
+        Assert.That(_observer.Events, Is.EqualTo(new[] { "start 42", "exit 42 0" }));
+    }
+
+    [Test]
     public async Task Delete_of_a_created_init_kills_it_waits_for_its_exit_and_tears_down_once()
     {
         var init = NewInit();
