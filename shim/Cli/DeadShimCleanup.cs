@@ -1,4 +1,5 @@
 using Containerd.Shared.Bundles;
+using Containerd.Shim.Process;
 using Containerd.Shim.Runc;
 using Containerd.Shim.Teardown;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace Containerd.Shim.Cli;
 /// a live shim's Delete uses, then the init's pid file. The bundle directory
 /// stays: it is the daemon's.
 /// </summary>
-internal sealed class DeadShimCleanup(RuncContainer container, ContainerTeardown teardown, TaskBundle bundle, ILogger<DeadShimCleanup> logger)
+internal sealed class DeadShimCleanup(IContainerRuntime container, ContainerTeardown teardown, TaskBundle bundle, ILogger<DeadShimCleanup> logger)
 {
     /// <exception cref="RuncException">runc delete failed; the message is runc's.</exception>
     /// <exception cref="IOException">Mounts could not be detached, or init.pid removed.</exception>

@@ -34,6 +34,13 @@ internal interface IContainerRuntime
     Task ForceDeleteAsync();
 
     /// <summary>
+    /// The container's status word (<c>runc state</c>); null when runc printed
+    /// none. Only the delete sub-command asks: a live shim knows its
+    /// container's state from its own bookkeeping.
+    /// </summary>
+    Task<string?> StatusAsync();
+
+    /// <summary>
     /// Sends a signal to one process by pid (exec'd processes: runc kill only
     /// reaches the init). Returns 0, or the errno of kill(2).
     /// </summary>

@@ -26,6 +26,5 @@ internal sealed class RuncContainer(RuncClient runc, string containerId) : ICont
 
     public int Signal(int pid, int signal) => Libc.Kill(pid, signal) == 0 ? 0 : Libc.LastError;
 
-    /// <summary>The container's status word (<c>runc state</c>); null when runc printed none.</summary>
     public Task<string?> StatusAsync() => runc.StateAsync(ContainerId);
 }

@@ -13,6 +13,9 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
     /// <summary>When set, the next runtime call throws it (runc's own words).</summary>
     public RuncException? FailNext { get; set; }
 
+    /// <summary>Calls that always fail, by name ("delete --force", "state", ...).</summary>
+    public Dictionary<string, RuncException> Failures { get; } = [];
+
     /// <summary>What kill(2) of an exec reports (0 or an errno).</summary>
     public int SignalErrno { get; set; }
 
@@ -47,6 +50,15 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task ForceDeleteAsync() => Record("delete --force");
 
+    /// <summary>What runc state reports.</summary>
+    public string? Status { get; set; }
+
+    public async Task<string?> StatusAsync()
+    {
+        await Record("state");
+        return Status;
+    }
+
     public int Signal(int pid, int signal)
     {
         Calls.Add($"signal {pid} {signal}");
@@ -56,6 +68,8 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
     private Task Record(string call)
     {
         Calls.Add(call);
+        if (Failures.TryGetValue(call, out var always))
+            return Task.FromException(always);
         if (FailNext is { } failure)
         {
             FailNext = null;
