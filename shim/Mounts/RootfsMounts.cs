@@ -18,8 +18,6 @@ internal sealed class RootfsMounts
 
     public RootfsMounts(ILogger logger) => _logger = logger;
 
-    public bool IsEmpty => _mounted.Count == 0;
-
     /// <summary>Mounts all of <paramref name="mounts"/>; on failure undoes what it did and throws.</summary>
     /// <exception cref="MountException">A mount failed; the message names it and the errno text.</exception>
     public void MountAll(IReadOnlyList<Mount> mounts, string rootfs)
@@ -55,6 +53,12 @@ internal sealed class RootfsMounts
         }
         _mounted.Clear();
     }
+
+    /// <summary>
+    /// The teardown detached everything under the rootfs from the mount table
+    /// itself; the record of what this shim mounted no longer names mounts.
+    /// </summary>
+    public void Forget() => _mounted.Clear();
 
     private void MountOne(Mount mount, string rootfs)
     {
