@@ -43,11 +43,11 @@ internal sealed class RootfsMounts
         for (var i = _mounted.Count - 1; i >= 0; i--)
         {
             var target = _mounted[i];
-            if (Posix.Umount2(target, Posix.MNT_DETACH) != 0)
+            if (Libc.Umount2(target, Libc.MNT_DETACH) != 0)
             {
                 var errno = Libc.LastError;
                 // EINVAL: not a mount point any more (someone else unmounted it).
-                if (errno != Posix.EINVAL && errno != Libc.ENOENT)
+                if (errno != Libc.EINVAL && errno != Libc.ENOENT)
                     _logger.LogWarning("cannot unmount {Target}: {Error}", target, Libc.ErrorText(errno));
             }
         }

@@ -1,4 +1,5 @@
 using Containerd.Shared.Bundles;
+using Containerd.Shared.Native;
 using Containerd.Shim.Mounts;
 using Containerd.Shim.Process;
 using Containerd.Shim.Runc;

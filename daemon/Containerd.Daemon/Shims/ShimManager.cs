@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Containerd.Api.Shim;
 using Containerd.Daemon.Hosting;
-using Containerd.Daemon.Native;
+using Containerd.Shared.Native;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 

@@ -1,4 +1,4 @@
-using Containerd.Shim.Mounts;
+using Containerd.Shared.Native;
 
 namespace Containerd.UnitTests.Shim.Mounts;
 

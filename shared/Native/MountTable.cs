@@ -1,14 +1,14 @@
 using System.Text;
-using Containerd.Shared.Native;
-using Containerd.Shim.Native;
 
-namespace Containerd.Shim.Mounts;
+namespace Containerd.Shared.Native;
 
 /// <summary>
-/// The kernel's mount table (/proc/self/mountinfo), for undoing mounts the
-/// shim did not record itself: a dead shim's, or ones stacked by others.
+/// The kernel's mount table (/proc/self/mountinfo), for undoing mounts nobody
+/// recorded: a dead shim's (the shim's delete), or anything left under a
+/// bundle before the daemon removes it (a recursive delete must never reach
+/// through a live bind mount into the files it exposes).
 /// </summary>
-internal static class MountTable
+public static class MountTable
 {
     // Stacked mounts need one umount each; bounded in case one refuses.
     private const int MaxRounds = 16;
@@ -53,11 +53,11 @@ internal static class MountTable
                 return [];
             foreach (var mountPoint in mounts)
             {
-                if (Posix.Umount2(mountPoint, Posix.MNT_DETACH) != 0)
+                if (Libc.Umount2(mountPoint, Libc.MNT_DETACH) != 0)
                 {
                     var errno = Libc.LastError;
                     // EINVAL/ENOENT: already gone with a parent detached in this round.
-                    if (errno != Posix.EINVAL && errno != Libc.ENOENT)
+                    if (errno != Libc.EINVAL && errno != Libc.ENOENT)
                         failures[mountPoint] = Libc.ErrorText(errno);
                 }
             }
@@ -66,7 +66,7 @@ internal static class MountTable
     }
 
     /// <summary>mountinfo escapes space, tab, newline and backslash as \ooo.</summary>
-    internal static string Unescape(string field)
+    public static string Unescape(string field)
     {
         if (!field.Contains('\\'))
             return field;
