@@ -143,8 +143,14 @@ public sealed class RestartTests : DaemonFixture
         // A pid namespace's init gets only the signals it handles: the trap makes TERM one of them.
         Libc.Kill((int)ends, 15);
         Libc.Kill((int)execEnds.Pid, 15);
-        await Task.WhenAll(Probe.ExitOfAsync((int)ends, "the task ends"), Probe.ExitOfAsync((int)execEnds.Pid, "the exec that ends"));
-        var restartedAt = DateTime.UtcNow;
+        // Gone, not just exited: the shim stamps an exit when it reaps it, a moment after the exit itself.
+        var reaped = await Task.WhenAll(
+            ProcessExit.WaitGoneAsync((int)ends, TimeSpan.FromSeconds(30)),
+            ProcessExit.WaitGoneAsync((int)execEnds.Pid, TimeSpan.FromSeconds(30)));
+        Assert.That(reaped, Is.All.True, "the task and the exec that end are reaped by their shim");
+        var reapedBy = DateTime.UtcNow.AddMilliseconds(500);
+        // A clear gap, so an exit stamped when the daemon learned of it falls outside the range.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         await Daemon.RestartAsync();
 
         using var client = Daemon.Connect(ns);
@@ -173,7 +179,7 @@ public sealed class RestartTests : DaemonFixture
             Assert.That((endsExit.ExitStatus, execExit.ExitStatus), Is.EqualTo((7u, 5u)));
             foreach (var exit in new[] { endsExit, execExit })
             {
-                Assert.That(exit.ExitedAt.ToDateTime(), Is.InRange(signalledAt.AddSeconds(-1), restartedAt),
+                Assert.That(exit.ExitedAt.ToDateTime(), Is.InRange(signalledAt.AddSeconds(-1), reapedBy),
                     "an exit carries the time it happened, not the time the daemon learned of it");
             }
         });
@@ -234,7 +240,8 @@ public sealed class RestartTests : DaemonFixture
         var shim = Probe.ShimPid(Daemon, Client.Namespace, "gone");
         await Daemon.KillAsync();
         Libc.Kill((int)pid, 9);
-        await Probe.ExitOfAsync((int)pid, "the container");
+        // Reaped by its shim, so the shim has recorded the exit before the daemon asks.
+        Assert.That(await ProcessExit.WaitGoneAsync((int)pid, TimeSpan.FromSeconds(30)), "the container is reaped by its shim");
         await Daemon.RestartAsync();
 
         using var client = Daemon.Connect(Client.Namespace);
