@@ -1,3 +1,5 @@
+using System.Runtime.Versioning;
+
 namespace Containerd.Shared.Bundles;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace Containerd.Shared.Bundles;
 /// process killed half-way (daemon or shim, at any instant) leaves the old
 /// content or the new one, never a mix.
 /// </summary>
+[SupportedOSPlatform("linux")]
 public static class AtomicFile
 {
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;

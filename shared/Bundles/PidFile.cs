@@ -1,9 +1,11 @@
 using System.Globalization;
+using System.Runtime.Versioning;
 using System.Text;
 
 namespace Containerd.Shared.Bundles;
 
 /// <summary>A file that holds one decimal pid (runc's --pid-file, the shim's own).</summary>
+[SupportedOSPlatform("linux")]
 public static class PidFile
 {
     /// <exception cref="IOException">The file cannot be read or holds no pid; the message names the file.</exception>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.Versioning;
 using System.Text;
 
 namespace Containerd.Shared.Bundles;
@@ -15,6 +16,7 @@ namespace Containerd.Shared.Bundles;
 /// and, through runc, <see cref="InitPidFile"/>.
 /// </para>
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class TaskBundle
 {
     /// <summary>sun_path holds 108 bytes including the terminating NUL.</summary>
