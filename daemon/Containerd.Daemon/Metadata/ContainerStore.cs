@@ -81,7 +81,8 @@ public sealed class ContainerStore
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA quick_check(1)";
         var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-        return result == "ok" ? null : $"quick_check: {result ?? "no answer"}";
+        // SQLite's report spans lines; the operator's message is one.
+        return result == "ok" ? null : "quick_check: " + string.Join(' ', (result ?? "no answer").Split('\n', StringSplitOptions.TrimEntries));
     }
 
     public async Task<Container?> GetAsync(string @namespace, string id, CancellationToken cancellationToken)

@@ -56,7 +56,9 @@ public sealed class OneDaemonPerRootTests : DaemonFixture
     {
         // A spec with a 12 MB annotation: over gRPC's 4 MB default, under containerd's 16 MB.
         var big = new string('x', 12 * 1024 * 1024);
-        var spec = OciSpecs.Container("big", ["true"]).TrimEnd().TrimEnd('}') + $",\"annotations\":{{\"big\":\"{big}\"}}}}";
+        var node = System.Text.Json.Nodes.JsonNode.Parse(OciSpecs.Container("big", ["true"]))!;
+        node["annotations"] = new System.Text.Json.Nodes.JsonObject { ["big"] = big };
+        var spec = node.ToJsonString();
         var container = new Container
         {
             Id = "big",
