@@ -43,7 +43,7 @@ $(BIN)/ctr: $(COMMON) $(call sources,daemon/Ctr)
 	@touch $@
 
 # Native AOT like the shim and ctr (libe_sqlite3.so is published beside it).
-$(BIN)/containerd: $(COMMON) $(call sources,daemon/Containerd.Daemon)
+$(BIN)/containerd: $(COMMON) $(call sources,daemon/Containerd.Daemon) $(call sources,daemon/Containerd.Http2)
 	$(PUBLISH) -r $(RID) -o $(BIN) daemon/Containerd.Daemon/Containerd.Daemon.csproj
 	@touch $@
 

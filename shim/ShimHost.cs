@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Net.Sockets;
+using Containerd.Shared.Bundles;
 using Containerd.Shared.Native;
 using Containerd.Shim.Events;
 using Containerd.Shim.Logging;
@@ -7,6 +7,7 @@ using Containerd.Shim.Native;
 using Containerd.Shim.Reaper;
 using Containerd.Shim.Runc;
 using Containerd.Shim.Service;
+using Containerd.Shim.Teardown;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -19,12 +20,15 @@ namespace Containerd.Shim;
 /// <summary>
 /// Start-up and shut-down of one shim: own session, child subreaper, a
 /// root-only filesystem socket, then "ready" on stdout and the parent's stdio
-/// let go, so the shim outlives the daemon that started it.
+/// let go, so the shim outlives the daemon that started it. The shim records
+/// its own pid in the bundle before anything else, so a daemon (or its
+/// successor) can always find the shim it started, even one that died while
+/// starting.
 /// </summary>
 internal static class ShimHost
 {
     private const int OwnerOnlyDirectory = 0x1C0; // 0700
-    private const int OwnerOnlyFile = 0x180; // 0600
+    private const int OwnerOnlyFile = 0x180; // 0600 (the socket)
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -35,7 +39,17 @@ internal static class ShimHost
         }
         catch (ArgumentException e)
         {
-            WriteRaw(2, $"containerd-shim: {e.Message}\n{ShimOptions.Usage}\n");
+            RawOutput.Write(RawOutput.Stderr, $"containerd-shim: {e.Message}\n{ShimOptions.Usage}\n");
+            return 1;
+        }
+
+        try
+        {
+            PidFile.Write(options.Bundle.ShimPidFile, Environment.ProcessId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            RawOutput.Write(RawOutput.Stderr, $"containerd-shim {options.Namespace}/{options.Id}: cannot write {options.Bundle.ShimPidFile}: {e.Message}\n");
             return 1;
         }
 
@@ -46,9 +60,7 @@ internal static class ShimHost
         {
             BecomeSessionLeaderAndSubreaper();
             PrepareSocketDirectory(options.Socket);
-            logFd = Libc.Open(options.LogFile, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, OwnerOnlyFile);
-            if (logFd < 0)
-                throw new IOException($"cannot open log {options.LogFile}: {Libc.ErrorText(Libc.LastError)}");
+            logFd = LogFile.Open(options.Bundle.ShimLogFile);
 
             app = Build(options, logFd);
             app.Services.GetRequiredService<ChildReaper>().Start();
@@ -70,11 +82,10 @@ internal static class ShimHost
             }
             if (Libc.Chmod(options.Socket, OwnerOnlyFile) != 0)
                 throw new IOException($"cannot chmod {options.Socket}: {Libc.ErrorText(Libc.LastError)}");
-            WritePidFile(options.PidFile);
         }
         catch (Exception e)
         {
-            WriteRaw(2, $"containerd-shim {options.Namespace}/{options.Id}: {e.Message}\n");
+            RawOutput.Write(RawOutput.Stderr, $"containerd-shim {options.Namespace}/{options.Id}: {e.Message}\n");
             if (app is not null)
             {
                 try
@@ -88,10 +99,11 @@ internal static class ShimHost
             }
             if (socketIsOurs)
                 File.Delete(options.Socket);
+            RemovePidFile(options.Bundle);
             return 1;
         }
 
-        WriteRaw(1, "ready\n");
+        RawOutput.Write(RawOutput.Stdout, "ready\n");
         DetachStdio(logFd);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Containerd.Shim.Host");
         logger.LogInformation("shim ready on {Socket} (runtime {Runtime}, root {RuntimeRoot})", options.Socket, options.Runtime, options.RuntimeRoot);
@@ -103,14 +115,14 @@ internal static class ShimHost
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         logger.LogInformation("shim stopped ({Gen0} gen0, {Gen2} gen2 collections)", GC.CollectionCount(0), GC.CollectionCount(2));
         File.Delete(options.Socket);
-        File.Delete(options.PidFile);
+        RemovePidFile(options.Bundle);
         await app.DisposeAsync().ConfigureAwait(false);
         return 0;
     }
 
     private static WebApplication Build(ShimOptions options, int logFd)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = options.Bundle });
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = options.Bundle.Directory });
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -130,8 +142,14 @@ internal static class ShimHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ProcessSpawner>();
         builder.Services.AddSingleton<ChildReaper>();
-        builder.Services.AddSingleton<RuncClient>();
+        builder.Services.AddSingleton(services => new RuncClient(
+            options.Runtime, options.RuntimeRoot, options.Bundle.RuncLogFile,
+            services.GetRequiredService<ProcessSpawner>(), services.GetRequiredService<ChildReaper>(), services.GetRequiredService<ILogger<RuncClient>>()));
+        builder.Services.AddSingleton(services => new RuncContainer(services.GetRequiredService<RuncClient>(), options.Id));
+        builder.Services.AddSingleton(services => new ContainerTeardown(
+            services.GetRequiredService<RuncContainer>(), options.Bundle, services.GetRequiredService<ILogger<ContainerTeardown>>()));
         builder.Services.AddSingleton<EventQueue>();
+        builder.Services.AddSingleton<TaskEvents>();
         builder.Services.AddSingleton<ShimTask>();
         builder.Services.AddSingleton<ShimLifetime>();
         builder.Services.AddSingleton<ShimService>();
@@ -180,34 +198,11 @@ internal static class ShimHost
         File.Delete(socket);
     }
 
-    private static void WritePidFile(string path)
+    /// <summary>Only while it still names this shim: a second shim started for the same bundle may have written its own.</summary>
+    private static void RemovePidFile(TaskBundle bundle)
     {
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        File.Move(temporary, path, overwrite: true);
-    }
-
-    /// <summary>
-    /// Writes straight to fd 1 or 2. System.Console is never touched: it
-    /// keeps its own dup of the fd, which would hold the parent's pipe open
-    /// after the stdio is detached.
-    /// </summary>
-    private static unsafe void WriteRaw(int fd, string text)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        fixed (byte* p = bytes)
-        {
-            var written = 0;
-            while (written < bytes.Length)
-            {
-                var n = Libc.Write(fd, p + written, bytes.Length - written);
-                if (n < 0 && Libc.LastError == Libc.EINTR)
-                    continue;
-                if (n <= 0)
-                    return;
-                written += (int)n;
-            }
-        }
+        if (PidFile.TryRead(bundle.ShimPidFile) == Environment.ProcessId)
+            File.Delete(bundle.ShimPidFile);
     }
 
     /// <summary>

@@ -27,6 +27,10 @@ public static partial class Libc
     public const int ESRCH = 3;
     public const int ENOENT = 2;
     public const int ECHILD = 10;
+    public const int EINVAL = 22;
+
+    /// <summary>umount2: detach now, finish when no longer busy.</summary>
+    public const int MNT_DETACH = 2;
 
     public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;
@@ -41,6 +45,9 @@ public static partial class Libc
         public short Events;
         public short Revents;
     }
+
+    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Umount2(string target, int flags);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);

@@ -18,8 +18,6 @@ internal sealed class RootfsMounts
 
     public RootfsMounts(ILogger logger) => _logger = logger;
 
-    public bool IsEmpty => _mounted.Count == 0;
-
     /// <summary>Mounts all of <paramref name="mounts"/>; on failure undoes what it did and throws.</summary>
     /// <exception cref="MountException">A mount failed; the message names it and the errno text.</exception>
     public void MountAll(IReadOnlyList<Mount> mounts, string rootfs)
@@ -45,16 +43,22 @@ internal sealed class RootfsMounts
         for (var i = _mounted.Count - 1; i >= 0; i--)
         {
             var target = _mounted[i];
-            if (Posix.Umount2(target, Posix.MNT_DETACH) != 0)
+            if (Libc.Umount2(target, Libc.MNT_DETACH) != 0)
             {
                 var errno = Libc.LastError;
                 // EINVAL: not a mount point any more (someone else unmounted it).
-                if (errno != Posix.EINVAL && errno != Libc.ENOENT)
+                if (errno != Libc.EINVAL && errno != Libc.ENOENT)
                     _logger.LogWarning("cannot unmount {Target}: {Error}", target, Libc.ErrorText(errno));
             }
         }
         _mounted.Clear();
     }
+
+    /// <summary>
+    /// The teardown detached everything under the rootfs from the mount table
+    /// itself; the record of what this shim mounted no longer names mounts.
+    /// </summary>
+    public void Forget() => _mounted.Clear();
 
     private void MountOne(Mount mount, string rootfs)
     {

@@ -13,14 +13,12 @@ internal static unsafe partial class Posix
 
     public const int EPIPE = 32;
     public const int EPERM = 1;
-    public const int EINVAL = 22;
     public const int EBUSY = 16;
 
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
     public const uint MFD_CLOEXEC = 1;
 
-    public const int MNT_DETACH = 2;
     public const nuint FIONREAD = 0x541B;
 
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -43,9 +41,6 @@ internal static unsafe partial class Posix
 
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mount(string? source, string target, string? fsType, nuint flags, string? data);
-
-    [LibraryImport("libc", EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Umount2(string target, int flags);
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initialValue, int flags);

@@ -63,16 +63,19 @@ internal sealed class ExecSpec
             User? user = null;
             if (root.TryGetProperty("user", out var userElement) && userElement.ValueKind == JsonValueKind.Object)
             {
-                user = new User
-                {
-                    Uid = UInt(userElement, "uid"),
-                    Gid = UInt(userElement, "gid"),
-                };
+                if (Id(userElement, "uid", out problem) is not { } uid || Id(userElement, "gid", out problem) is not { } gid)
+                    return null;
+                user = new User { Uid = uid, Gid = gid };
                 if (userElement.TryGetProperty("additionalGids", out var gids) && gids.ValueKind == JsonValueKind.Array)
                 {
-                    foreach (var gid in gids.EnumerateArray())
+                    foreach (var extra in gids.EnumerateArray())
                     {
-                        if (gid.TryGetUInt32(out var value))
+                        if (extra.ValueKind != JsonValueKind.Number)
+                        {
+                            problem = "the process spec's \"user.additionalGids\" must hold only numbers";
+                            return null;
+                        }
+                        if (extra.TryGetUInt32(out var value))
                             user.AdditionalGids.Add(value);
                     }
                 }
@@ -82,6 +85,12 @@ internal sealed class ExecSpec
         catch (JsonException e)
         {
             problem = $"the process spec is not valid JSON: {e.Message}";
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json reports a string that is not UTF-8 only when it is read.
+            problem = $"the process spec is not valid UTF-8 JSON: {e.Message}";
             return null;
         }
     }
@@ -103,6 +112,18 @@ internal sealed class ExecSpec
         return result;
     }
 
-    private static uint UInt(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.TryGetUInt32(out var number) ? number : 0;
+    /// <summary>A uid or gid: absent is 0 (root, as runc reads it); present, it must be a number.</summary>
+    private static uint? Id(JsonElement user, string name, out string? problem)
+    {
+        problem = null;
+        if (!user.TryGetProperty(name, out var value))
+            return 0;
+        // Read as 0 (root), a negative or fractional id would run the process as root.
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetUInt32(out var number))
+        {
+            problem = $"the process spec's \"user.{name}\" must be a number from 0 to 4294967295";
+            return null;
+        }
+        return number;
+    }
 }

@@ -1,14 +1,175 @@
 using Containerd.Api.Shim;
+using Containerd.Shared.Bundles;
+using Containerd.Shared.Tasks;
 using Containerd.Shim.Io;
 using Containerd.Shim.Reaper;
+using Containerd.Shim.Runc;
+using Microsoft.Extensions.Logging;
+using Status = Containerd.Api.Types.Status;
 
 namespace Containerd.Shim.Process;
 
-/// <summary>The container's init process (runc create/start).</summary>
-internal sealed class InitProcess(string containerId, int pid, Stdio stdio, ProcessIo io, Task<ProcessExit> reaped)
-    : ShimProcess(containerId, pid, stdio, io, reaped, CreatedState.Instance)
+/// <summary>
+/// The container's init process (runc create/start). Its operations take its
+/// lock and let the current <see cref="InitState"/> decide and perform the
+/// transition (containerd's process/init.go).
+/// </summary>
+internal sealed class InitProcess : ShimProcess
 {
+    /// <summary>How long a delete waits for a killed init to be reaped.</summary>
+    public static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
+
+    private const int SigKill = 9;
+
+    // Written under the lock, read without it (State, Processes): always a whole reference.
+    private volatile InitState _state = InitCreatedState.Instance;
+
+    public InitProcess(
+        IContainerRuntime runtime, IProcessObserver observer, ILogger logger, int pid, Stdio stdio, ProcessIo? io, Task<ProcessExit> reaped)
+        : base(runtime, observer, logger, pid, stdio, io, reaped)
+    {
+    }
+
+    public InitState State => _state;
+
+    public override ProcessState CurrentState => _state;
+
     public override bool IsInit => true;
 
     public override string Describe() => $"task \"{ContainerId}\"";
+
+    /// <summary>
+    /// runc create. Returns the created init; its exit is watched from before
+    /// runc ran, so an init that dies at once is not missed.
+    /// </summary>
+    /// <param name="watch">The reaper's watch (pid, not-before tick).</param>
+    public static async Task<InitProcess> CreateAsync(
+        IContainerRuntime runtime, TaskBundle bundle, Stdio stdio, ProcessIo io,
+        Func<int, long, Task<ProcessExit>> watch, IProcessObserver observer, ILogger logger)
+    {
+        var notBefore = Environment.TickCount64;
+        await runtime.CreateAsync(bundle.Directory, bundle.InitPidFile, io).ConfigureAwait(false);
+        var pid = PidFile.Read(bundle.InitPidFile);
+        return new InitProcess(runtime, observer, logger, pid, stdio, io, watch(pid, notBefore));
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await _state.StartAsync(this).ConfigureAwait(false);
+            Observer.Started(this);
+        }
+    }
+
+    public async Task PauseAsync(CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await _state.PauseAsync(this).ConfigureAwait(false);
+            Observer.Paused(this);
+        }
+    }
+
+    public async Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+            await _state.ResumeAsync(this).ConfigureAwait(false);
+    }
+
+    public async Task KillAsync(int signal, bool all, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+            await _state.KillAsync(this, signal, all).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="startExec"/> (runc exec) if the state allows an exec,
+    /// holding the init's lock throughout: the container cannot be started,
+    /// paused or deleted while a process is being exec'd into it.
+    /// </summary>
+    public async Task<ExecProcess> ExecAsync(Func<Task<ExecProcess>> startExec, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _state.CheckExec(this);
+            return await startExec().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Delete: refused while running or paused; removes the container through <paramref name="teardown"/>.</summary>
+    public async Task DeleteAsync(IContainerTeardown teardown, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await CatchUpExitLockedAsync().ConfigureAwait(false);
+            await _state.DeleteAsync(this, teardown).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Forced shutdown: removes the container whatever the state (nothing when already deleted).</summary>
+    public async Task ForceDeleteAsync(IContainerTeardown teardown, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+            await _state.ForceDeleteAsync(this, teardown).ConfigureAwait(false);
+    }
+
+    /// <summary>The init as Processes describes it.</summary>
+    public Api.Types.Process ToProcess() => TaskReplies.Process((uint)Pid, _state.Status, ExitStatus, Stdio);
+
+    internal void MoveTo(InitState next) => _state = next;
+
+    internal override bool RecordExitLocked(ProcessExit exit) => _state.Exited(this, exit);
+
+    /// <summary>Signals the init through runc; an init that is gone is NotFound.</summary>
+    internal async Task SignalLockedAsync(int signal, bool all)
+    {
+        // Reaped but not yet recorded: runc may signal a reused pid.
+        if (Reaped.IsCompleted)
+            throw ShimErrors.NotFound($"cannot kill {Describe()}: process already finished");
+        try
+        {
+            await Runtime.KillAsync(signal, all).ConfigureAwait(false);
+        }
+        catch (RuncException e) when (RuncErrors.Classify(e) == RuncErrorKind.ContainerMissing || e.NotRunning)
+        {
+            throw ShimErrors.NotFound($"cannot kill {Describe()}: process already finished ({e.Message})");
+        }
+        catch (RuncException e)
+        {
+            throw RuncErrors.ToRpc(e, $"cannot kill {Describe()}");
+        }
+        Logger.LogDebug("sent signal {Signal} to init {InitPid}", signal, Pid);
+    }
+
+    /// <summary>A never-started init: SIGKILL (runc allows it for a created container), then its exit.</summary>
+    internal async Task KillCreatedLockedAsync()
+    {
+        try
+        {
+            await Runtime.KillAsync(SigKill, all: false).ConfigureAwait(false);
+        }
+        catch (RuncException e)
+        {
+            Logger.LogDebug("kill of created init {InitPid}: {Error}", Pid, e.Message);
+        }
+        await FinishExitLockedAsync(KillWait).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one teardown of a task, for Delete and forced Shutdown alike: the
+    /// container, mounts and execs go, the init's exit is recorded (as SIGKILL
+    /// when it is never reaped), its io is released, and it is deleted.
+    /// </summary>
+    internal async Task RemoveLockedAsync(IContainerTeardown teardown, bool strict)
+    {
+        await teardown.RemoveContainerAsync(strict).ConfigureAwait(false);
+        if (!_state.IsFinished && !await FinishExitLockedAsync(KillWait).ConfigureAwait(false))
+        {
+            Logger.LogWarning("init {InitPid} was not reaped after delete", Pid);
+            RecordExitLocked(new ProcessExit(128 + SigKill, DateTime.UtcNow));
+        }
+        ReleaseIo();
+        MoveTo(InitDeletedState.Instance);
+    }
 }

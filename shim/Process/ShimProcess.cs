@@ -1,71 +1,82 @@
 using Containerd.Api.Shim;
 using Containerd.Shim.Io;
 using Containerd.Shim.Reaper;
+using Containerd.Shim.Runc;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging;
 using ApiProcessState = Containerd.Api.Shim.ProcessState;
 
 namespace Containerd.Shim.Process;
 
 /// <summary>
-/// A container process the shim tracks: the init or an exec'd one. Its state
-/// changes only under the task's lock; <see cref="Reaped"/> completes from the
-/// reaper thread when the kernel reports its exit.
+/// A container process the shim tracks: the init or an exec'd one. It owns
+/// its runtime operations and its lock; its state changes only under that
+/// lock. <see cref="Reaped"/> completes from the reaper thread when the
+/// kernel reports its exit; the exit is recorded (once) by whoever comes
+/// first: the task's exit router or an operation that waits for it.
 /// </summary>
 internal abstract class ShimProcess
 {
-    protected ShimProcess(string containerId, int pid, Stdio stdio, ProcessIo io, Task<ProcessExit> reaped, ProcessState initial)
+    /// <summary>
+    /// An attached client must get all output before it sees the exit; a
+    /// grandchild holding the pipe must not delay the exit for long.
+    /// </summary>
+    public static readonly TimeSpan OutputWait = TimeSpan.FromSeconds(2);
+
+    protected ShimProcess(
+        IContainerRuntime runtime, IProcessObserver observer, ILogger logger, int pid, Stdio stdio, ProcessIo? io, Task<ProcessExit> reaped)
     {
-        ContainerId = containerId;
+        Runtime = runtime;
+        Observer = observer;
+        Logger = logger;
         Pid = pid;
         Stdio = stdio;
         Io = io;
         Reaped = reaped;
-        State = initial;
     }
 
-    public string ContainerId { get; }
+    public string ContainerId => Runtime.ContainerId;
 
     public int Pid { get; }
 
     public Stdio Stdio { get; }
 
-    /// <summary>Null once released (deleted).</summary>
+    /// <summary>Null once released (deleted), or when the process has no io of its own (tests).</summary>
     public ProcessIo? Io { get; private set; }
 
     public Task<ProcessExit> Reaped { get; }
-
-    public ProcessState State { get; private set; }
 
     public uint ExitStatus { get; private set; }
 
     public DateTime? ExitedAt { get; private set; }
 
+    public Timestamp? ExitedAtTimestamp =>
+        ExitedAt is { } at ? Timestamp.FromDateTime(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+
+    /// <summary>Its current state; read without the lock it is a snapshot.</summary>
+    public abstract ProcessState CurrentState { get; }
+
     public abstract bool IsInit { get; }
+
+    internal IContainerRuntime Runtime { get; }
+
+    internal IProcessObserver Observer { get; }
+
+    internal ILogger Logger { get; }
+
+    protected ProcessLock Lock { get; } = new();
 
     /// <summary>How messages name it: <c>task "x"</c> or <c>process 12 in task "x"</c>.</summary>
     public abstract string Describe();
 
-    public void Transition(ProcessState next) => State = next;
-
-    /// <summary>Records the exit once; returns false when it was already recorded.</summary>
-    public bool SetExited(ProcessExit exit)
+    /// <summary>The exit router's entry: records the exit unless someone already did.</summary>
+    public async Task<bool> RecordExitAsync(ProcessExit exit)
     {
-        if (State.IsFinished)
-            return false;
-        State = State.Exited(this);
-        ExitStatus = (uint)exit.Status;
-        ExitedAt = exit.ExitedAt;
-        return true;
+        using (await Lock.EnterAsync(CancellationToken.None).ConfigureAwait(false))
+            return RecordExitLocked(exit);
     }
 
-    public void ReleaseIo()
-    {
-        Io?.Dispose();
-        Io = null;
-    }
-
-    public Timestamp? ExitedAtTimestamp =>
-        ExitedAt is { } at ? Timestamp.FromDateTime(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+    public void CloseStdin() => Io?.CloseStdin();
 
     public virtual ApiProcessState ToState(Api.Types.Status reportedStatus) => new()
     {
@@ -76,4 +87,66 @@ internal abstract class ShimProcess
         Stdio = Stdio,
         Init = IsInit,
     };
+
+    public ShimDeleteResponse ToDeleteReply() =>
+        new() { Pid = (uint)Pid, ExitStatus = ExitStatus, ExitedAt = ExitedAtTimestamp };
+
+    /// <summary>Under the lock: the state decides whether this is the first exit; if so it is kept and observed.</summary>
+    internal abstract bool RecordExitLocked(ProcessExit exit);
+
+    /// <summary>Called by a state that accepted the exit.</summary>
+    internal void SetExit(ProcessExit exit)
+    {
+        ExitStatus = (uint)exit.Status;
+        ExitedAt = exit.ExitedAt;
+    }
+
+    /// <summary>
+    /// Under the lock: waits (bounded) for the process to be reaped and its
+    /// output copied, then records the exit. False when not reaped in time.
+    /// Waits on the reaper's task, never on the exit router (which would need
+    /// this lock), so it cannot deadlock.
+    /// </summary>
+    internal async Task<bool> FinishExitLockedAsync(TimeSpan reapTimeout)
+    {
+        if (!Reaped.IsCompleted)
+        {
+            using var cancel = new CancellationTokenSource();
+            var first = await Task.WhenAny(Reaped, Task.Delay(reapTimeout, cancel.Token)).ConfigureAwait(false);
+            if (first != Reaped)
+                return false;
+            await cancel.CancelAsync().ConfigureAwait(false);
+        }
+        var exit = await Reaped.ConfigureAwait(false);
+        if (Io is { } io)
+            await io.WaitOutputAsync(OutputWait).ConfigureAwait(false);
+        RecordExitLocked(exit);
+        return true;
+    }
+
+    /// <summary>An exit that already happened is recorded before an operation judges the state.</summary>
+    internal async Task CatchUpExitLockedAsync()
+    {
+        if (!CurrentState.IsFinished && Reaped.IsCompleted)
+            await FinishExitLockedAsync(TimeSpan.Zero).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a runtime operation; runc's failure becomes a status naming this process.</summary>
+    internal async Task RunRuntimeAsync(Func<IContainerRuntime, Task> operation, string verb)
+    {
+        try
+        {
+            await operation(Runtime).ConfigureAwait(false);
+        }
+        catch (RuncException e)
+        {
+            throw RuncErrors.ToRpc(e, $"cannot {verb} {Describe()}");
+        }
+    }
+
+    internal void ReleaseIo()
+    {
+        Io?.Dispose();
+        Io = null;
+    }
 }

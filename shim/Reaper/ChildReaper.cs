@@ -10,23 +10,15 @@ namespace Containerd.Shim.Reaper;
 /// (runc double-forks them), and they must be reaped by the same code that
 /// reaps runc itself, otherwise statuses get stolen or zombies pile up.
 /// <para>
-/// Interest in a pid is registered under the lock the reaper takes before it
-/// hands out a status. runc children are spawned inside that lock, so their
-/// exits can never be missed. Container processes are learned from pid files
-/// only after they may already have exited; such exits are kept as
-/// "unclaimed" for a while and handed to a late <see cref="Watch"/>.
+/// Who waits for which pid, and exits that arrive before anyone asked, are
+/// kept by <see cref="ExitTable"/>, which this thread feeds; see there for
+/// why runc children are spawned under its lock and how late watchers of
+/// container processes still learn an early exit.
 /// </para>
 /// </summary>
 internal sealed class ChildReaper
 {
-    // Long enough for any pid-file read after runc returns; short enough that
-    // orphans nobody asks about (runc's intermediate processes) do not pile up.
-    private const long UnclaimedLifetimeMs = 60_000;
-    private const int MaxUnclaimed = 4096;
-
-    private readonly object _gate = new();
-    private readonly Dictionary<int, TaskCompletionSource<ProcessExit>> _watchers = new();
-    private readonly Dictionary<int, Unclaimed> _unclaimed = new();
+    private readonly ExitTable _exits = new();
     private readonly AutoResetEvent _spawned = new(false);
     private readonly ILogger _logger;
     private Thread? _thread;
@@ -40,17 +32,12 @@ internal sealed class ChildReaper
     }
 
     /// <summary>
-    /// Runs <paramref name="spawn"/> (which returns a pid) under the reaper's
-    /// lock and returns the pid with a task that completes when it exits.
+    /// Runs <paramref name="spawn"/> (which returns a pid) under the exit
+    /// table's lock and returns the pid with a task that completes when it exits.
     /// </summary>
     public int Spawn(Func<int> spawn, out Task<ProcessExit> exit)
     {
-        int pid;
-        lock (_gate)
-        {
-            pid = spawn();
-            exit = WatchLocked(pid, notBefore: long.MinValue);
-        }
+        var pid = _exits.Spawn(spawn, out exit);
         _spawned.Set();
         return pid;
     }
@@ -61,22 +48,7 @@ internal sealed class ChildReaper
     /// <paramref name="notBefore"/> (an <see cref="Environment.TickCount64"/>)
     /// belongs to an earlier process with the same pid and is ignored.
     /// </summary>
-    public Task<ProcessExit> Watch(int pid, long notBefore)
-    {
-        lock (_gate)
-            return WatchLocked(pid, notBefore);
-    }
-
-    private Task<ProcessExit> WatchLocked(int pid, long notBefore)
-    {
-        if (_unclaimed.Remove(pid, out var early) && early.Tick >= notBefore)
-            return Task.FromResult(early.Exit);
-        if (_watchers.TryGetValue(pid, out var existing))
-            return existing.Task;
-        var source = new TaskCompletionSource<ProcessExit>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _watchers.Add(pid, source);
-        return source.Task;
-    }
+    public Task<ProcessExit> Watch(int pid, long notBefore) => _exits.Watch(pid, notBefore);
 
     private unsafe void Run()
     {
@@ -86,7 +58,7 @@ internal sealed class ChildReaper
             var pid = Posix.WaitPid(-1, &status, 0);
             if (pid > 0)
             {
-                Deliver(pid, new ProcessExit(Posix.DecodeWaitStatus(status), DateTime.UtcNow));
+                _exits.Deliver(pid, new ProcessExit(Posix.DecodeWaitStatus(status), DateTime.UtcNow));
                 continue;
             }
 
@@ -104,39 +76,4 @@ internal sealed class ChildReaper
             Thread.Sleep(100);
         }
     }
-
-    private void Deliver(int pid, ProcessExit exit)
-    {
-        TaskCompletionSource<ProcessExit>? watcher;
-        lock (_gate)
-        {
-            if (!_watchers.Remove(pid, out watcher))
-            {
-                PruneUnclaimedLocked();
-                _unclaimed[pid] = new Unclaimed(exit, Environment.TickCount64);
-            }
-        }
-        watcher?.TrySetResult(exit);
-    }
-
-    private void PruneUnclaimedLocked()
-    {
-        if (_unclaimed.Count == 0)
-            return;
-        var cutoff = Environment.TickCount64 - UnclaimedLifetimeMs;
-        List<int>? stale = null;
-        foreach (var (pid, entry) in _unclaimed)
-        {
-            if (entry.Tick < cutoff || _unclaimed.Count >= MaxUnclaimed)
-                (stale ??= []).Add(pid);
-        }
-        if (stale is null)
-            return;
-        foreach (var pid in stale)
-            _unclaimed.Remove(pid);
-        if (_unclaimed.Count == 0)
-            _unclaimed.TrimExcess();
-    }
-
-    private readonly record struct Unclaimed(ProcessExit Exit, long Tick);
 }

@@ -24,11 +24,14 @@ internal sealed class RuncClient
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _serial = new(1, 1);
 
-    public RuncClient(ShimOptions options, ProcessSpawner spawner, ChildReaper reaper, ILogger<RuncClient> logger)
+    /// <param name="runtime">The runc binary (searched on PATH).</param>
+    /// <param name="root">runc's state root (--root).</param>
+    /// <param name="logPath">runc's --log file (the bundle's runc-log.json).</param>
+    public RuncClient(string runtime, string root, string logPath, ProcessSpawner spawner, ChildReaper reaper, ILogger<RuncClient> logger)
     {
-        _runtime = options.Runtime;
-        _root = options.RuntimeRoot;
-        _logPath = Path.Combine(options.Bundle, "runc-log.json");
+        _runtime = runtime;
+        _root = root;
+        _logPath = logPath;
         _spawner = spawner;
         _reaper = reaper;
         _logger = logger;
@@ -62,7 +65,11 @@ internal sealed class RuncClient
         return RuncLog.ParsePids(output);
     }
 
-    /// <summary>The container's status as runc sees it (created, running, paused, stopped).</summary>
+    /// <summary>
+    /// The container's status word as runc sees it (created, running, paused,
+    /// stopped, ...); null when runc printed none. Only the delete sub-command
+    /// asks: a live shim knows its container's state from its own bookkeeping.
+    /// </summary>
     public async Task<string?> StateAsync(string id)
     {
         var output = await RunAsync(["state", id], captureStdout: true).ConfigureAwait(false);

@@ -1,136 +1,138 @@
 using System.Globalization;
 using Containerd.Api.Shim;
-using Containerd.Shared.Native;
-using Containerd.Shim.Events;
 using Containerd.Shim.Io;
 using Containerd.Shim.Mounts;
 using Containerd.Shim.Process;
 using Containerd.Shim.Reaper;
 using Containerd.Shim.Runc;
+using Containerd.Shim.Teardown;
 using Google.Protobuf;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using EventType = Containerd.Api.Types.Event.Types.EventType;
 using Status = Containerd.Api.Types.Status;
 
 namespace Containerd.Shim.Service;
 
 /// <summary>
-/// The one task (container) this shim serves: its init, its exec'd processes,
-/// its rootfs mounts and its events.
+/// The one task (container) this shim serves: the process table (its init
+/// and exec'd processes), its rootfs mounts, and the exit router that hands
+/// reaped exits to their processes. The processes do the work themselves.
 /// <para>
-/// Locking: every operation that runs runc or changes the table holds
-/// <see cref="_operation"/> for its whole length, so operations never
-/// interleave and each one's event is queued before anything that follows.
-/// Exits are applied under the same lock (after the process's output has been
-/// copied), which orders EXIT after the CREATE/START/EXEC_ADDED of the same
-/// process. An operation that must wait for an exit (Delete of a created init)
-/// waits on the reaper's task, never on the exit handler, so it cannot
-/// deadlock. <see cref="_gate"/> guards reads from State/Processes.
+/// Locking: <see cref="_table"/> serializes what adds to or removes from the
+/// table (Create, Exec, DeleteProcess, Delete, Shutdown); an operation on one
+/// process (start, kill, pause, ...) takes only that process's lock. Exec
+/// holds the init's lock while runc exec runs, so the container cannot be
+/// paused or deleted under it. Locks are taken in one order: table, init,
+/// exec. Delete
+/// of the task holds the table lock and the init's lock, and drops each exec
+/// under the exec's own lock, so an operation on an exec either finishes
+/// first or finds the exec deleted.
+/// </para>
+/// <para>
+/// Event order: CREATE and EXEC_ADDED are published before the new process's
+/// exit is watched, and its exit is applied under its lock after its output
+/// was copied, so EXIT follows CREATE/START/EXEC_ADDED of the same process.
+/// An operation that must wait for an exit (Delete of a created init) waits
+/// on the reaper's task, never on the exit router, so it cannot deadlock.
+/// <see cref="_gate"/> guards the table's dictionary and fields for readers.
 /// </para>
 /// </summary>
-internal sealed class ShimTask
+internal sealed class ShimTask : IContainerTeardown
 {
-    // An attached client must get all output before it sees the exit; a
-    // grandchild holding the pipe must not delay the exit for long.
-    private static readonly TimeSpan OutputWait = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
-
     private readonly ShimOptions _options;
-    private readonly RuncClient _runc;
+    private readonly IContainerRuntime _runtime;
+    private readonly ContainerTeardown _teardown;
     private readonly ChildReaper _reaper;
-    private readonly EventQueue _events;
+    private readonly TaskEvents _events;
     private readonly ILogger _logger;
+    private readonly ILogger _processLogger;
     private readonly ILogger _ioLogger;
-    private readonly SemaphoreSlim _operation = new(1, 1);
+    private readonly SemaphoreSlim _table = new(1, 1);
     private readonly object _gate = new();
     private readonly Dictionary<int, ExecProcess> _execs = new();
     private readonly RootfsMounts _mounts;
     private InitProcess? _init;
     private long _execCounter;
-    // Read by State without the operation lock: a restarted daemon asks while a
+    // Read by State without the table lock: a restarted daemon asks while a
     // Create it started before dying may still be running runc create.
     private volatile bool _creating;
 
-    public ShimTask(ShimOptions options, RuncClient runc, ChildReaper reaper, EventQueue events, ILoggerFactory loggers)
+    public ShimTask(
+        ShimOptions options, RuncContainer runtime, ContainerTeardown teardown, ChildReaper reaper, TaskEvents events, ILoggerFactory loggers)
     {
         _options = options;
-        _runc = runc;
+        _runtime = runtime;
+        _teardown = teardown;
         _reaper = reaper;
         _events = events;
         _logger = loggers.CreateLogger<ShimTask>();
+        _processLogger = loggers.CreateLogger<ShimProcess>();
         _ioLogger = loggers.CreateLogger("Containerd.Shim.Io");
         _mounts = new RootfsMounts(loggers.CreateLogger<RootfsMounts>());
     }
 
     private string Id => _options.Id;
 
-    private string Bundle => _options.Bundle;
-
     private string Name => $"task \"{Id}\"";
 
     public async Task<int> CreateAsync(ShimCreateRequest request, CancellationToken cancellationToken)
     {
+        var bundle = _options.Bundle;
         if (request.Id.Length > 0 && request.Id != Id)
             throw ShimErrors.InvalidArgument($"cannot create task \"{request.Id}\": this shim serves {Name}");
-        if (request.Bundle.Length > 0 && Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.Bundle)) != Bundle)
-            throw ShimErrors.InvalidArgument($"cannot create {Name}: bundle {request.Bundle} is not this shim's bundle {Bundle}");
+        if (request.Bundle.Length > 0 && Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.Bundle)) != bundle.Directory)
+            throw ShimErrors.InvalidArgument($"cannot create {Name}: bundle {request.Bundle} is not this shim's bundle {bundle.Directory}");
         var stdio = request.Stdio ?? new Stdio();
         RejectTerminal(stdio, $"cannot create {Name}");
 
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_init is not null)
                 throw ShimErrors.AlreadyExists($"{Name} already exists");
 
             _creating = true;
-            var pidFile = Path.Combine(Bundle, "init.pid");
-            File.Delete(pidFile);
+            File.Delete(bundle.InitPidFile);
             ProcessIo? io = null;
             var runcCalled = false;
             try
             {
-                _mounts.MountAll(request.Rootfs, Path.Combine(Bundle, "rootfs"));
+                _mounts.MountAll(request.Rootfs, bundle.RootfsDirectory);
                 io = OpenIo(stdio, $"cannot create {Name}");
-                var notBefore = Environment.TickCount64;
                 runcCalled = true;
-                await _runc.CreateAsync(Id, Bundle, pidFile, io).ConfigureAwait(false);
-                var pid = ReadPidFile(pidFile);
-                var init = new InitProcess(Id, pid, stdio, io, _reaper.Watch(pid, notBefore));
+                var init = await InitProcess.CreateAsync(_runtime, bundle, stdio, io, _reaper.Watch, _events, _processLogger)
+                    .ConfigureAwait(false);
+                // Published before the init is visible: a Start cannot overtake its CREATE.
+                _events.Created(init);
                 lock (_gate)
                     _init = init;
-                _ = WatchExitAsync(init);
-                _events.Publish(Id, EventType.Create, (uint)pid);
-                _logger.LogInformation("created {Task} with init {InitPid}", Name, pid);
-                return pid;
+                _ = RouteExitAsync(init);
+                return init.Pid;
             }
             catch (Exception e)
             {
                 // Leave nothing behind: no runc container, no mount, no fifo held. A
                 // container runc refused because the id exists is not ours to remove.
                 if (runcCalled && !(e is RuncException { Message: var m } && m.Contains("already exists", StringComparison.Ordinal)))
-                    await ForceDeleteQuietlyAsync().ConfigureAwait(false);
+                    await _teardown.RemoveAsync(strict: false).ConfigureAwait(false);
                 io?.Dispose();
                 _mounts.UnmountAll();
-                File.Delete(pidFile);
-                _logger.LogWarning("create of {Task} failed: {Error}", Name, e.Message);
-                throw Translate(e, $"cannot create {Name}");
+                File.Delete(bundle.InitPidFile);
+                _logger.LogWarning("create failed: {Error}", e.Message);
+                throw RuncErrors.ToRpc(e, $"cannot create {Name}");
             }
         }
         finally
         {
             _creating = false;
-            _operation.Release();
+            _table.Release();
         }
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        var init = await TransitionInitAsync("start", init => init.State.Start(init), _runc.StartAsync, cancellationToken).ConfigureAwait(false);
-        _events.Publish(Id, EventType.Start, (uint)init.Pid);
-        _logger.LogInformation("started {Task}", Name);
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => RequireInit("start").StartAsync(cancellationToken);
+
+    public Task PauseAsync(CancellationToken cancellationToken) => RequireInit("pause").PauseAsync(cancellationToken);
+
+    public Task ResumeAsync(CancellationToken cancellationToken) => RequireInit("resume").ResumeAsync(cancellationToken);
 
     public async Task<int> ExecAsync(ByteString specJson, Stdio? stdio, CancellationToken cancellationToken)
     {
@@ -139,56 +141,46 @@ internal sealed class ShimTask
         stdio ??= new Stdio();
         RejectTerminal(stdio, $"cannot exec in {Name}");
 
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var init = RequireInit("exec in");
-            init.State.CheckExec(init);
-
             var name = "exec-" + (++_execCounter).ToString(CultureInfo.InvariantCulture);
-            var specFile = Path.Combine(Bundle, name + ".json");
-            var pidFile = Path.Combine(Bundle, name + ".pid");
-            var io = OpenIo(stdio, $"cannot exec in {Name}");
-            int pid;
-            long notBefore;
-            try
+            var exec = await RequireInit("exec in").ExecAsync(async () =>
             {
-                WritePrivateFile(specFile, specJson.Span);
-                notBefore = Environment.TickCount64;
-                await _runc.ExecAsync(Id, specFile, pidFile, io).ConfigureAwait(false);
-                pid = ReadPidFile(pidFile);
-            }
-            catch (Exception e)
-            {
-                io.Dispose();
-                throw Translate(e, $"cannot exec in {Name}");
-            }
-            finally
-            {
-                File.Delete(specFile);
-                File.Delete(pidFile);
-            }
+                var io = OpenIo(stdio, $"cannot exec in {Name}");
+                try
+                {
+                    return await ExecProcess.StartAsync(_runtime, _options.Bundle, name, specJson, spec, stdio, io, _reaper.Watch, _events, _processLogger)
+                        .ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    io.Dispose();
+                    throw RuncErrors.ToRpc(e, $"cannot exec in {Name}");
+                }
+            }, cancellationToken).ConfigureAwait(false);
 
-            var exec = new ExecProcess(Id, pid, stdio, io, _reaper.Watch(pid, notBefore), specJson, spec);
+            // Published before the exec is visible or its exit watched: EXIT follows EXEC_ADDED.
+            _events.ExecAdded(exec);
+            ExecProcess? stale;
             lock (_gate)
             {
                 // A pid is unique among live processes; an entry with the same pid is a
                 // stopped one nobody deleted, whose pid the kernel has since reused.
-                if (_execs.Remove(pid, out var stale))
-                {
-                    _logger.LogWarning("dropping undeleted exited process {Pid}: its pid was reused", pid);
-                    stale.ReleaseIo();
-                }
-                _execs.Add(pid, exec);
+                _execs.Remove(exec.Pid, out stale);
+                _execs.Add(exec.Pid, exec);
             }
-            _ = WatchExitAsync(exec);
-            _events.Publish(Id, EventType.ExecAdded, (uint)pid);
-            _logger.LogDebug("exec'd {ExecPid} in {Task}", pid, Name);
-            return pid;
+            if (stale is not null)
+            {
+                _logger.LogWarning("dropping undeleted exited process {Pid}: its pid was reused", stale.Pid);
+                await stale.DropAsync().ConfigureAwait(false);
+            }
+            _ = RouteExitAsync(exec);
+            return exec.Pid;
         }
         finally
         {
-            _operation.Release();
+            _table.Release();
         }
     }
 
@@ -197,103 +189,30 @@ internal sealed class ShimTask
         if (signal is < 1 or > 64)
             throw ShimErrors.InvalidArgument($"cannot kill {(pid == 0 ? Name : $"process {pid} in {Name}")}: signal {signal} is not between 1 and 64");
 
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var init = pid == 0 ? RequireInit("kill") : CurrentInit;
+        if (init is not null && (pid == 0 || pid == (uint)init.Pid))
         {
-            var init = pid == 0 ? RequireInit("kill") : _init;
-            if (init is not null && (pid == 0 || pid == (uint)init.Pid))
-            {
-                init.State.CheckKill(init);
-                if (init.Reaped.IsCompleted)
-                    throw ShimErrors.NotFound($"cannot kill {Name}: process already finished");
-                try
-                {
-                    await _runc.KillAsync(Id, (int)signal, all).ConfigureAwait(false);
-                }
-                catch (RuncException e) when (e.NotRunning || e.ContainerMissing)
-                {
-                    throw ShimErrors.NotFound($"cannot kill {Name}: process already finished ({e.Message})");
-                }
-                catch (RuncException e)
-                {
-                    throw Translate(e, $"cannot kill {Name}");
-                }
-                _logger.LogDebug("sent signal {Signal} to {Task}", signal, Name);
-                return;
-            }
-
-            ExecProcess? exec;
-            lock (_gate)
-                _execs.TryGetValue((int)pid, out exec);
-            if (exec is null)
-                throw ShimErrors.NotFound($"process {pid} not found in container \"{Id}\"");
-            exec.State.CheckKill(exec);
-            // Reaped but not yet recorded: its pid may already belong to someone else.
-            if (exec.Reaped.IsCompleted)
-                throw ShimErrors.NotFound($"cannot kill {exec.Describe()}: process already finished");
-            if (Libc.Kill(exec.Pid, (int)signal) != 0)
-            {
-                var errno = Libc.LastError;
-                throw errno == Libc.ESRCH
-                    ? ShimErrors.NotFound($"cannot kill {exec.Describe()}: process already finished")
-                    : ShimErrors.Internal($"cannot kill {exec.Describe()}: {Libc.ErrorText(errno)}");
-            }
+            await init.KillAsync((int)signal, all, cancellationToken).ConfigureAwait(false);
+            return;
         }
-        finally
-        {
-            _operation.Release();
-        }
-    }
-
-    public async Task PauseAsync(CancellationToken cancellationToken)
-    {
-        var init = await TransitionInitAsync("pause", init => init.State.Pause(init), _runc.PauseAsync, cancellationToken).ConfigureAwait(false);
-        _events.Publish(Id, EventType.Paused, (uint)init.Pid);
-    }
-
-    public Task ResumeAsync(CancellationToken cancellationToken) =>
-        TransitionInitAsync("resume", init => init.State.Resume(init), _runc.ResumeAsync, cancellationToken);
-
-    /// <summary>
-    /// Start, pause and resume are one shape: the state machine decides whether the move is
-    /// legal before runc is asked, and the new state is taken only once runc succeeded.
-    /// </summary>
-    private async Task<InitProcess> TransitionInitAsync(
-        string verb, Func<InitProcess, Process.ProcessState> decide, Func<string, Task> runc, CancellationToken cancellationToken)
-    {
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var init = RequireInit(verb);
-            var next = decide(init);
-            await RunRuncAsync(() => runc(Id), $"cannot {verb} {Name}").ConfigureAwait(false);
-            lock (_gate)
-                init.Transition(next);
-            return init;
-        }
-        finally
-        {
-            _operation.Release();
-        }
+        await RequireExec(pid).KillAsync((int)signal, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<List<Api.Types.Process>> ProcessesAsync()
     {
-        InitProcess init;
-        lock (_gate)
-            init = _init ?? throw ShimErrors.NotFound($"{Name} not found: it was not created");
+        var init = CurrentInit ?? throw ShimErrors.NotFound($"{Name} not found: it was not created");
 
         List<int>? pids = null;
         if (!init.State.IsFinished)
         {
             try
             {
-                pids = await _runc.PsAsync(Id).ConfigureAwait(false);
+                pids = await _runtime.ProcessIdsAsync().ConfigureAwait(false);
             }
             catch (RuncException e)
             {
                 // It stopped meanwhile (or runc is unhappy): report what the shim knows.
-                _logger.LogDebug("runc ps {Task}: {Error}", Name, e.Message);
+                _logger.LogDebug("runc ps: {Error}", e.Message);
             }
         }
 
@@ -306,7 +225,7 @@ internal sealed class ShimTask
                 foreach (var pid in pids)
                 {
                     if (pid == init.Pid)
-                        result.Add(InitToProcess(init, init.State.Status));
+                        result.Add(init.ToProcess());
                     else if (_execs.TryGetValue(pid, out var exec) && !exec.State.IsFinished)
                         result.Add(exec.ToProcess(live));
                     else
@@ -315,7 +234,7 @@ internal sealed class ShimTask
             }
             else
             {
-                result.Add(InitToProcess(init, init.State.Status));
+                result.Add(init.ToProcess());
                 foreach (var exec in _execs.Values)
                 {
                     if (!exec.State.IsFinished)
@@ -333,117 +252,51 @@ internal sealed class ShimTask
 
     public void CloseStdin(uint pid)
     {
-        ShimProcess? process;
-        lock (_gate)
-        {
-            if (pid == 0 || (_init is not null && pid == (uint)_init.Pid))
-                process = _init ?? throw ShimErrors.NotFound($"{Name} not found: it was not created");
-            else
-                process = _execs.GetValueOrDefault((int)pid);
-        }
-        if (process is null)
-            throw ShimErrors.NotFound($"process {pid} not found in container \"{Id}\"");
-        process.Io?.CloseStdin();
+        var init = CurrentInit;
+        if (pid == 0 || (init is not null && pid == (uint)init.Pid))
+            (init ?? throw ShimErrors.NotFound($"{Name} not found: it was not created")).CloseStdin();
+        else
+            RequireExec(pid).CloseStdin();
     }
 
     public async Task<ShimDeleteResponse> DeleteAsync(CancellationToken cancellationToken)
     {
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var init = RequireInit("delete");
-            if (!init.State.IsFinished && init.Reaped.IsCompleted)
-                await FinishExitAsync(init, TimeSpan.Zero).ConfigureAwait(false);
-            var deleted = init.State.Delete(init);
-
-            if (init.State is CreatedState)
-            {
-                // Never started: runc allows SIGKILL to a created container.
-                try
-                {
-                    await _runc.KillAsync(Id, 9, all: false).ConfigureAwait(false);
-                }
-                catch (RuncException e)
-                {
-                    _logger.LogDebug("kill of created {Task}: {Error}", Name, e.Message);
-                }
-                await FinishExitAsync(init, KillWait).ConfigureAwait(false);
-            }
-
-            try
-            {
-                // --force also kills what is left in the cgroup when there is no pid namespace.
-                await _runc.DeleteAsync(Id, force: true).ConfigureAwait(false);
-            }
-            catch (RuncException e) when (e.ContainerMissing)
-            {
-            }
-            catch (RuncException e)
-            {
-                throw Translate(e, $"cannot delete {Name}");
-            }
-
-            if (!init.State.IsFinished && !await FinishExitAsync(init, KillWait).ConfigureAwait(false))
-            {
-                _logger.LogWarning("init {InitPid} of {Task} was not reaped after delete", init.Pid, Name);
-                RecordExit(init, new ProcessExit(128 + 9, DateTime.UtcNow));
-            }
-            await FinishExecsAsync().ConfigureAwait(false);
-
-            _mounts.UnmountAll();
-            List<ExecProcess> dropped;
-            lock (_gate)
-            {
-                dropped = [.. _execs.Values];
-                _execs.Clear();
-                _execs.TrimExcess();
-                init.Transition(deleted);
-            }
-            foreach (var exec in dropped)
-                exec.ReleaseIo();
-            init.ReleaseIo();
-            File.Delete(Path.Combine(Bundle, "init.pid"));
-            _logger.LogInformation("deleted {Task} (exit status {ExitStatus})", Name, init.ExitStatus);
-            return new ShimDeleteResponse { Pid = (uint)init.Pid, ExitStatus = init.ExitStatus, ExitedAt = init.ExitedAtTimestamp };
+            await init.DeleteAsync(this, cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("deleted task (exit status {ExitStatus})", init.ExitStatus);
+            return init.ToDeleteReply();
         }
         finally
         {
-            _operation.Release();
+            _table.Release();
         }
     }
 
     public async Task<ShimDeleteResponse> DeleteProcessAsync(uint pid, CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            if (pid == 0 || (_init is not null && pid == (uint)_init.Pid))
-                throw ShimErrors.InvalidArgument($"cannot delete process {pid} in {Name}: it is the init process, use Delete for the init process");
-        }
+        var init = CurrentInit;
+        if (pid == 0 || (init is not null && pid == (uint)init.Pid))
+            throw ShimErrors.InvalidArgument($"cannot delete process {pid} in {Name}: it is the init process, use Delete for the init process");
 
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            ExecProcess? exec;
-            lock (_gate)
-                _execs.TryGetValue((int)pid, out exec);
-            if (exec is null)
-                throw ShimErrors.NotFound($"process {pid} not found in container \"{Id}\"");
-            if (!exec.State.IsFinished && exec.Reaped.IsCompleted)
-                await FinishExitAsync(exec, TimeSpan.Zero).ConfigureAwait(false);
-            var deleted = exec.State.Delete(exec);
+            var exec = RequireExec(pid);
+            await exec.DeleteAsync(cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 _execs.Remove(exec.Pid);
                 if (_execs.Count == 0)
                     _execs.TrimExcess();
-                exec.Transition(deleted);
             }
-            exec.ReleaseIo();
-            return new ShimDeleteResponse { Pid = (uint)exec.Pid, ExitStatus = exec.ExitStatus, ExitedAt = exec.ExitedAtTimestamp };
+            return exec.ToDeleteReply();
         }
         finally
         {
-            _operation.Release();
+            _table.Release();
         }
     }
 
@@ -451,7 +304,10 @@ internal sealed class ShimTask
     {
         lock (_gate)
         {
-            var response = new ShimStateResponse { Id = Id, Bundle = Bundle, Namespace = _options.Namespace, Creating = _creating };
+            var response = new ShimStateResponse
+            {
+                Id = Id, Bundle = _options.Bundle.Directory, Namespace = _options.Namespace, Creating = _creating,
+            };
             if (_init is { } init)
             {
                 response.Init = init.ToState(init.State.Status);
@@ -464,154 +320,104 @@ internal sealed class ShimTask
     }
 
     /// <summary>
-    /// Refused while the task exists unless forced; forced, it kills and
-    /// removes the container first. The caller then stops the shim.
+    /// Refused while the task exists unless forced; forced, the task is removed
+    /// by the same teardown as Delete. The caller then stops the shim.
     /// </summary>
     public async Task ShutdownAsync(bool force, CancellationToken cancellationToken)
     {
-        await _operation.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var init = _init;
-            if (init is null || init.State is DeletedState)
+            var init = CurrentInit;
+            if (init is null || init.State is InitDeletedState)
                 return;
             if (!force)
                 throw ShimErrors.FailedPrecondition($"cannot shut down the shim of {Name}: the task is {init.State.Name}, delete it first (or force)");
 
-            _logger.LogWarning("forced shutdown: removing {Task}", Name);
-            await ForceDeleteQuietlyAsync().ConfigureAwait(false);
-            if (!init.State.IsFinished)
-                await FinishExitAsync(init, OutputWait).ConfigureAwait(false);
-            await FinishExecsAsync().ConfigureAwait(false);
-            _mounts.UnmountAll();
-            List<ExecProcess> dropped;
-            lock (_gate)
-            {
-                dropped = [.. _execs.Values];
-                _execs.Clear();
-                init.Transition(DeletedState.Instance);
-            }
-            foreach (var exec in dropped)
-                exec.ReleaseIo();
-            init.ReleaseIo();
+            _logger.LogWarning("forced shutdown: removing the task");
+            await init.ForceDeleteAsync(this, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _operation.Release();
+            _table.Release();
         }
     }
 
-    /// <summary>Applies a process's exit once it is reaped and its output is copied.</summary>
-    private async Task WatchExitAsync(ShimProcess process)
+    /// <summary>
+    /// The teardown the init runs from its delete (under the table lock and the
+    /// init's lock): the container and its mounts go, then every exec (dead with
+    /// the pid namespace) has its exit recorded and is dropped from the table.
+    /// </summary>
+    async Task IContainerTeardown.RemoveContainerAsync(bool strict)
+    {
+        try
+        {
+            await _teardown.RemoveAsync(strict).ConfigureAwait(false);
+        }
+        catch (RuncException e)
+        {
+            throw RuncErrors.ToRpc(e, $"cannot delete {Name}");
+        }
+        _mounts.Forget();
+
+        List<ExecProcess> execs;
+        lock (_gate)
+        {
+            execs = [.. _execs.Values];
+            _execs.Clear();
+            _execs.TrimExcess();
+        }
+        foreach (var exec in execs)
+        {
+            if (!await exec.FinishWithTaskAsync().ConfigureAwait(false))
+                _logger.LogWarning("process {Pid} was not reaped", exec.Pid);
+        }
+    }
+
+    /// <summary>The exit router: applies a process's exit once it is reaped and its output is copied.</summary>
+    private async Task RouteExitAsync(ShimProcess process)
     {
         try
         {
             var exit = await process.Reaped.ConfigureAwait(false);
             if (process.Io is { } io)
-                await io.WaitOutputAsync(OutputWait).ConfigureAwait(false);
-            await _operation.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                RecordExit(process, exit);
-            }
-            finally
-            {
-                _operation.Release();
-            }
+                await io.WaitOutputAsync(ShimProcess.OutputWait).ConfigureAwait(false);
+            await process.RecordExitAsync(exit).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            _logger.LogError("handling the exit of {Pid} in {Task} failed: {Error}", process.Pid, Name, e.Message);
+            _logger.LogError("handling the exit of {Pid} failed: {Error}", process.Pid, e.Message);
         }
     }
 
-    /// <summary>
-    /// Under the operation lock: waits (bounded) for the process to be reaped
-    /// and its output copied, then records the exit. False when not reaped in time.
-    /// </summary>
-    private async Task<bool> FinishExitAsync(ShimProcess process, TimeSpan reapTimeout)
+    private InitProcess? CurrentInit
     {
-        if (!process.Reaped.IsCompleted)
+        get
         {
-            using var cancel = new CancellationTokenSource();
-            var first = await Task.WhenAny(process.Reaped, Task.Delay(reapTimeout, cancel.Token)).ConfigureAwait(false);
-            if (first != process.Reaped)
-                return false;
-            await cancel.CancelAsync().ConfigureAwait(false);
-        }
-        var exit = await process.Reaped.ConfigureAwait(false);
-        if (process.Io is { } io)
-            await io.WaitOutputAsync(OutputWait).ConfigureAwait(false);
-        RecordExit(process, exit);
-        return true;
-    }
-
-    /// <summary>After the init died every exec dies with the pid namespace; record each exit.</summary>
-    private async Task FinishExecsAsync()
-    {
-        List<ExecProcess> running;
-        lock (_gate)
-            running = _execs.Values.Where(e => !e.State.IsFinished).ToList();
-        foreach (var exec in running)
-        {
-            if (!await FinishExitAsync(exec, OutputWait).ConfigureAwait(false))
-                _logger.LogWarning("process {Pid} in {Task} was not reaped", exec.Pid, Name);
+            lock (_gate)
+                return _init;
         }
     }
 
-    /// <summary>Records an exit once (whoever comes first) and queues its EXIT event.</summary>
-    private void RecordExit(ShimProcess process, ProcessExit exit)
-    {
-        bool recorded;
-        lock (_gate)
-            recorded = process.SetExited(exit);
-        if (!recorded)
-            return;
-        _events.PublishExit(Id, (uint)process.Pid, (uint)exit.Status, exit.ExitedAt);
-        if (process.IsInit)
-            _logger.LogInformation("init {InitPid} of {Task} exited with status {ExitStatus}", process.Pid, Name, exit.Status);
-        else
-            _logger.LogDebug("process {ExecPid} of {Task} exited with status {ExitStatus}", process.Pid, Name, exit.Status);
-    }
+    private InitProcess RequireInit(string verb) =>
+        CurrentInit ?? throw ShimErrors.NotFound($"cannot {verb} {Name}: it was not created");
 
-    private async Task ForceDeleteQuietlyAsync()
-    {
-        try
-        {
-            await _runc.DeleteAsync(Id, force: true).ConfigureAwait(false);
-        }
-        catch (RuncException e) when (e.ContainerMissing)
-        {
-        }
-        catch (RuncException e)
-        {
-            _logger.LogWarning("runc delete --force {Task}: {Error}", Name, e.Message);
-        }
-    }
-
-    private InitProcess RequireInit(string verb)
+    private ExecProcess RequireExec(uint pid)
     {
         lock (_gate)
-            return _init ?? throw ShimErrors.NotFound($"cannot {verb} {Name}: it was not created");
+        {
+            return _execs.TryGetValue((int)pid, out var exec)
+                ? exec
+                : throw ShimErrors.NotFound($"process {pid} not found in container \"{Id}\"");
+        }
     }
 
     /// <summary>What a live process in the container is: paused with the container, else running.</summary>
     private static Status LiveStatus(InitProcess init) => init.State switch
     {
-        PausedState => Status.Paused,
-        _ when init.State.IsFinished => Status.Stopped,
+        InitPausedState => Status.Paused,
+        { IsFinished: true } => Status.Stopped,
         _ => Status.Running,
-    };
-
-    private static Api.Types.Process InitToProcess(InitProcess init, Status status) => new()
-    {
-        Pid = (uint)init.Pid,
-        Status = status,
-        ExitStatus = init.ExitStatus,
-        Terminal = init.Stdio.Terminal,
-        Stdin = init.Stdio.Stdin,
-        Stdout = init.Stdio.Stdout,
-        Stderr = init.Stdio.Stderr,
     };
 
     private ProcessIo OpenIo(Stdio stdio, string context)
@@ -630,56 +436,5 @@ internal sealed class ShimTask
     {
         if (stdio.Terminal)
             throw ShimErrors.Unimplemented($"{context}: terminal (tty) io is not supported by this shim");
-    }
-
-    private static async Task RunRuncAsync(Func<Task> call, string context)
-    {
-        try
-        {
-            await call().ConfigureAwait(false);
-        }
-        catch (RuncException e)
-        {
-            throw Translate(e, context);
-        }
-    }
-
-    /// <summary>runc's own words, with the code that fits; other failures keep their message.</summary>
-    private static RpcException Translate(Exception exception, string context) => exception switch
-    {
-        RpcException rpc => rpc,
-        RuncException runc when runc.ContainerMissing => ShimErrors.NotFound($"{context}: {runc.Message}"),
-        RuncException runc when runc.IsPrecondition => ShimErrors.FailedPrecondition($"{context}: {runc.Message}"),
-        RuncException runc => ShimErrors.Internal($"{context}: {runc.Message}"),
-        MountException mount => ShimErrors.Internal($"{context}: {mount.Message}"),
-        _ => ShimErrors.Internal($"{context}: {exception.Message}"),
-    };
-
-    private static int ReadPidFile(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path).Trim();
-        }
-        catch (IOException e)
-        {
-            throw new IOException($"cannot read runc's pid file {path}: {e.Message}", e);
-        }
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0
-            ? pid
-            : throw new IOException($"runc's pid file {path} holds no pid: \"{text}\"");
-    }
-
-    /// <summary>The process spec may carry secrets in its environment: readable by root only.</summary>
-    private static void WritePrivateFile(string path, ReadOnlySpan<byte> content)
-    {
-        using var stream = new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
-        stream.Write(content);
     }
 }

@@ -1,4 +1,5 @@
 using Containerd.Shared.Native;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Containerd.Daemon.Hosting;
@@ -8,12 +9,16 @@ namespace Containerd.Daemon.Hosting;
 /// environment the daemon kills itself with SIGKILL when a Tasks.Create
 /// reaches STEP, exactly as an operator's <c>kill -9</c> would (no finally
 /// block, no flush), so tests can prove that a restart leaves every partial
-/// create either a valid task or nothing at all. Unset, it costs one string
-/// comparison per step.
+/// create either a valid task or nothing at all. With
+/// <c>CONTAINERD_TEST_HOLD_AT=STEP</c> a Create instead waits at STEP until the
+/// daemon starts stopping, so a test's SIGTERM is sure to land while a Create
+/// is in flight. Unset, each costs one string comparison per step.
 /// </summary>
-public sealed class CrashPoints(DaemonOptions options, ILogger<CrashPoints> logger)
+public sealed class CrashPoints(DaemonOptions options, IHostApplicationLifetime lifetime, ILogger<CrashPoints> logger)
 {
     public const string EnvironmentVariable = "CONTAINERD_TEST_CRASH_AT";
+
+    public const string HoldEnvironmentVariable = "CONTAINERD_TEST_HOLD_AT";
 
     /// <summary>The bundle (config.json, runtime) is on disk; no shim yet.</summary>
     public const string BundleWritten = "bundle-written";
@@ -29,6 +34,9 @@ public sealed class CrashPoints(DaemonOptions options, ILogger<CrashPoints> logg
 
     public static readonly IReadOnlyList<string> All = [BundleWritten, ShimStarted, RuntimeCreating, ShimCreated];
 
+    /// <summary>Where a Create can be held: the daemon's own steps (runc's create runs in the shim, which no hold stops).</summary>
+    public static readonly IReadOnlyList<string> Holdable = [BundleWritten, ShimStarted, ShimCreated];
+
     public bool IsArmed(string step) => options.CrashAt == step;
 
     /// <summary>Dies here when armed for <paramref name="step"/>.</summary>
@@ -40,6 +48,24 @@ public sealed class CrashPoints(DaemonOptions options, ILogger<CrashPoints> logg
         Libc.Kill(Environment.ProcessId, 9);
         // SIGKILL to ourselves is delivered before kill returns; this is never reached.
         Environment.FailFast($"crash point {step}");
+    }
+
+    /// <summary>A Create reached <paramref name="step"/>: dies there or waits there when armed for it.</summary>
+    public async Task ReachedAsync(string step, CancellationToken cancellationToken)
+    {
+        At(step);
+        if (options.HoldAt != step)
+            return;
+        logger.LogWarning("{Variable}={Step}: holding the create until the daemon stops", HoldEnvironmentVariable, step);
+        using var released = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping, cancellationToken);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, released.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+        logger.LogWarning("{Variable}={Step}: the daemon is stopping; the create goes on", HoldEnvironmentVariable, step);
     }
 
     /// <summary>

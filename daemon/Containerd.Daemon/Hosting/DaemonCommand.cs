@@ -64,11 +64,18 @@ public static class DaemonCommand
                 Shim: ResolveShim(parse.GetValue(shim)),
                 LogLevel: ParseLevel(levelName),
                 LogLevelName: levelName,
-                CrashAt: Environment.GetEnvironmentVariable(CrashPoints.EnvironmentVariable) is { Length: > 0 } step ? step : null);
+                CrashAt: Environment.GetEnvironmentVariable(CrashPoints.EnvironmentVariable) is { Length: > 0 } step ? step : null,
+                HoldAt: Environment.GetEnvironmentVariable(CrashPoints.HoldEnvironmentVariable) is { Length: > 0 } hold ? hold : null);
             if (options.CrashAt is { } crashAt && !CrashPoints.All.Contains(crashAt))
             {
                 await Console.Error.WriteLineAsync(
                     $"containerd: {CrashPoints.EnvironmentVariable}={crashAt} is not one of {string.Join(", ", CrashPoints.All)}").ConfigureAwait(false);
+                return 2;
+            }
+            if (options.HoldAt is { } holdAt && !CrashPoints.Holdable.Contains(holdAt))
+            {
+                await Console.Error.WriteLineAsync(
+                    $"containerd: {CrashPoints.HoldEnvironmentVariable}={holdAt} is not one of {string.Join(", ", CrashPoints.Holdable)}").ConfigureAwait(false);
                 return 2;
             }
             return await DaemonHost.RunAsync(options, cancellationToken).ConfigureAwait(false);

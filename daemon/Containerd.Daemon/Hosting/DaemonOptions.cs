@@ -10,6 +10,7 @@ namespace Containerd.Daemon.Hosting;
 /// <param name="Shim">The shim binary, or null when none was found (Tasks.Create then fails clearly).</param>
 /// <param name="LogLevelName">The level as given on the command line, passed on to shims.</param>
 /// <param name="CrashAt">Test-only: the Create step at which the daemon kills itself (<see cref="CrashPoints"/>).</param>
+/// <param name="HoldAt">Test-only: the Create step at which a Create waits until the daemon stops (<see cref="CrashPoints"/>).</param>
 public sealed record DaemonOptions(
     string Address,
     string Root,
@@ -18,7 +19,8 @@ public sealed record DaemonOptions(
     string? Shim,
     LogLevel LogLevel,
     string LogLevelName,
-    string? CrashAt = null)
+    string? CrashAt = null,
+    string? HoldAt = null)
 {
     public string MetadataDatabase => Path.Combine(Root, "meta.db");
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Containerd.Daemon.Events;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -32,7 +31,6 @@ public sealed class EventPump : IAsyncDisposable
     private readonly ShimConnection _shim;
     private readonly EventExchange _exchange;
     private readonly ILogger _logger;
-    private readonly string _sequenceFile;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _persistGate = new();
     private readonly uint _initPid;
@@ -54,8 +52,7 @@ public sealed class EventPump : IAsyncDisposable
         _exchange = exchange;
         _logger = logger;
         _shimLost = shimLost;
-        _sequenceFile = Path.Combine(shim.Bundle, StateLayout.EventSequenceFile);
-        _lastSeen = _lastPersisted = _lastAcked = ReadSequenceFile(_sequenceFile);
+        _lastSeen = _lastPersisted = _lastAcked = shim.Bundle.ReadEventSequence();
     }
 
     public void Start()
@@ -213,29 +210,13 @@ public sealed class EventPump : IAsyncDisposable
     {
         try
         {
-            var temporary = _sequenceFile + ".tmp";
-            File.WriteAllText(temporary, sequence.ToString(CultureInfo.InvariantCulture));
-            File.Move(temporary, _sequenceFile, overwrite: true);
+            _shim.Bundle.WriteEventSequence(sequence);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The bundle is gone (task deleted) or unwritable; nothing left to resume.
             return false;
-        }
-    }
-
-    private static ulong ReadSequenceFile(string path)
-    {
-        try
-        {
-            return ulong.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-                ? value
-                : 0;
-        }
-        catch (IOException)
-        {
-            return 0;
         }
     }
 

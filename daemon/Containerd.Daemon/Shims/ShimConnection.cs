@@ -1,4 +1,5 @@
 using Containerd.Daemon.Hosting;
+using Containerd.Shared.Bundles;
 using Containerd.Shared.Grpc;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -15,7 +16,7 @@ public sealed class ShimConnection : IDisposable
 {
     private readonly GrpcChannel _channel;
 
-    public ShimConnection(string @namespace, string id, string bundle, string socket, IShimProcess process)
+    public ShimConnection(string @namespace, string id, TaskBundle bundle, string socket, IShimOsProcess process)
     {
         Namespace = @namespace;
         Id = id;
@@ -30,11 +31,11 @@ public sealed class ShimConnection : IDisposable
 
     public string Id { get; }
 
-    public string Bundle { get; }
+    public TaskBundle Bundle { get; }
 
     public string Socket { get; }
 
-    public IShimProcess Process { get; }
+    public IShimOsProcess Process { get; }
 
     public ShimApi.Shim.ShimClient Client { get; }
 

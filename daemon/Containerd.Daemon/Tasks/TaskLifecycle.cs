@@ -4,6 +4,7 @@ using Containerd.Daemon.Events;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
+using Containerd.Shared.Bundles;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -18,15 +19,15 @@ namespace Containerd.Daemon.Tasks;
 /// mount, no bundle directory); a daemon killed inside a Create leaves what
 /// start-up recovery turns into a task again or removes. When a task's shim
 /// dies, the task is buried: what its container left is removed, the init's
-/// EXIT published, and a stopped record kept until Delete.
+/// EXIT published, and the <see cref="LiveTask"/> replaced by a
+/// <see cref="StoppedTask"/> until Delete.
 /// </summary>
 public sealed class TaskLifecycle(
     ContainerStore containers,
     ContainerLocks locks,
     TaskRegistry registry,
     RuntimeResolver runtimes,
-    ShimLauncher launcher,
-    BundleCleaner cleaner,
+    ShimManager shims,
     StateLayout layout,
     EventExchange exchange,
     CrashPoints crashPoints,
@@ -35,9 +36,6 @@ public sealed class TaskLifecycle(
     public const string CriuCheckpointMediaType = "application/vnd.containerd.container.criu.checkpoint.criu.tar";
 
     private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private static readonly TimeSpan ShimExitTimeout = TimeSpan.FromSeconds(5);
-    // What runc reports for a container it can still kill; its init then dies of our SIGKILL.
-    private static readonly string[] KillableStatuses = ["created", "running", "paused", "pausing"];
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<TaskLifecycle>();
 
@@ -62,32 +60,32 @@ public sealed class TaskLifecycle(
         var runtime = runtimes.Resolve(container.Runtime, id);
 
         var bundle = layout.Bundle(@namespace, id);
-        if (Directory.Exists(bundle))
+        if (Directory.Exists(bundle.Directory))
         {
             // Not registered, so nothing owns it: a leftover of a crash. Make room.
             _logger.LogWarning("removing leftover bundle {Namespace} {ContainerId}", @namespace, id);
-            await cleaner.CleanupAsync(@namespace, id, forceRuntimeDelete: true, findStrayShims: true).ConfigureAwait(false);
+            await shims.CleanupAsync(@namespace, id, deleteContainer: true, findStrayShims: true, CancellationToken.None)
+                .ConfigureAwait(false);
         }
 
         ShimConnection? shim = null;
         try
         {
-            Directory.CreateDirectory(bundle, PrivateDirectory);
+            Directory.CreateDirectory(bundle.Directory, PrivateDirectory);
             Directory.CreateDirectory(layout.RuntimeRoot(@namespace), PrivateDirectory);
-            await File.WriteAllBytesAsync(Path.Combine(bundle, StateLayout.ConfigFile), container.Spec.Value.ToByteArray(), cancellationToken)
-                .ConfigureAwait(false);
-            await File.WriteAllTextAsync(Path.Combine(bundle, StateLayout.RuntimeFile), runtime, cancellationToken).ConfigureAwait(false);
-            crashPoints.At(CrashPoints.BundleWritten);
+            AtomicFile.Write(bundle.ConfigFile, container.Spec.Value.Span);
+            bundle.WriteRuntime(runtime);
+            await crashPoints.ReachedAsync(CrashPoints.BundleWritten, cancellationToken).ConfigureAwait(false);
 
-            shim = await launcher.StartAsync(@namespace, id, runtime, cancellationToken).ConfigureAwait(false);
-            crashPoints.At(CrashPoints.ShimStarted);
+            shim = await shims.StartAsync(@namespace, id, runtime, cancellationToken).ConfigureAwait(false);
+            await crashPoints.ReachedAsync(CrashPoints.ShimStarted, cancellationToken).ConfigureAwait(false);
             var stdio = new Stdio { Stdin = request.Stdin, Stdout = request.Stdout, Stderr = request.Stderr, Terminal = request.Terminal };
-            var shimRequest = new ShimCreateRequest { Id = id, Bundle = bundle, Stdio = stdio };
+            var shimRequest = new ShimCreateRequest { Id = id, Bundle = bundle.Directory, Stdio = stdio };
             shimRequest.Rootfs.Add(request.Rootfs);
             var create = shim.CallAsync((c, o) => c.CreateAsync(shimRequest, o), cancellationToken);
             await crashPoints.WhileRuntimeCreatesAsync(Path.Combine(layout.RuntimeRoot(@namespace), id), create).ConfigureAwait(false);
             var created = await create.ConfigureAwait(false);
-            crashPoints.At(CrashPoints.ShimCreated);
+            await crashPoints.ReachedAsync(CrashPoints.ShimCreated, cancellationToken).ConfigureAwait(false);
 
             Attach(shim, created.Pid, stdio);
             _logger.LogInformation("task created {Namespace} {ContainerId} {Pid}", @namespace, id, created.Pid);
@@ -98,10 +96,11 @@ public sealed class TaskLifecycle(
             _logger.LogWarning("task create failed {Namespace} {ContainerId}: {Error}", @namespace, id,
                 e is RpcException rpc ? rpc.Status.Detail : e.Message);
             if (shim is not null)
-                await StopShimAsync(shim, force: true).ConfigureAwait(false);
-            await cleaner.CleanupAsync(@namespace, id, forceRuntimeDelete: true).ConfigureAwait(false);
+                await shims.StopAsync(shim, force: true).ConfigureAwait(false);
+            await shims.CleanupAsync(@namespace, id, deleteContainer: true, findStrayShims: false, CancellationToken.None)
+                .ConfigureAwait(false);
             if (e is IOException or UnauthorizedAccessException)
-                throw RpcErrors.Internal($"task \"{id}\": cannot prepare bundle {bundle}: {e.Message}");
+                throw RpcErrors.Internal($"task \"{id}\": cannot prepare bundle {bundle.Directory}: {e.Message}");
             throw;
         }
     }
@@ -112,40 +111,42 @@ public sealed class TaskLifecycle(
         if (!registry.TryGet(@namespace, id, out var task))
             throw RpcErrors.TaskNotFound(@namespace, id);
 
-        if (task.Tombstone is null && task.Shim.Process.HasExited)
-            await BuryAsync(task).ConfigureAwait(false);
-        if (task.Tombstone is { } buried)
+        if (task is LiveTask { Shim.Process.HasExited: true } dead)
+            task = await BuryAsync(dead).ConfigureAwait(false);
+        if (task is StoppedTask stopped)
         {
             // The shim died earlier; everything it held is already gone.
             registry.TryRemove(@namespace, id, out _);
             _logger.LogInformation("task deleted {Namespace} {ContainerId} {Pid} exit {ExitStatus} (its shim had died)",
-                @namespace, id, task.InitPid, buried.ExitStatus);
-            return new ExecutionApi.DeleteResponse { ContainerId = id, ExitStatus = buried.ExitStatus, ExitedAt = buried.ExitedAt };
+                @namespace, id, stopped.InitPid, stopped.Tombstone.ExitStatus);
+            return DeletedReply(stopped);
         }
 
+        var live = (LiveTask)task;
         ShimDeleteResponse deleted;
         try
         {
             // FailedPrecondition for a running or paused task comes from the shim.
-            deleted = await task.Shim.CallAsync((c, o) => c.DeleteAsync(new Empty(), o), cancellationToken).ConfigureAwait(false);
+            deleted = await live.Shim.CallAsync((c, o) => c.DeleteAsync(new Empty(), o), cancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && task.Shim.Process.HasExited)
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && live.Shim.Process.HasExited)
         {
             // The shim died under the call: answer as for a task whose shim had died before.
-            await BuryAsync(task).ConfigureAwait(false);
+            var lost = await BuryAsync(live).ConfigureAwait(false);
             registry.TryRemove(@namespace, id, out _);
-            var lost = task.Tombstone!;
-            return new ExecutionApi.DeleteResponse { ContainerId = id, ExitStatus = lost.ExitStatus, ExitedAt = lost.ExitedAt };
+            return DeletedReply(lost);
         }
 
         // The task is gone in the shim: finish regardless of the caller's cancellation.
         registry.TryRemove(@namespace, id, out _);
-        task.Events.ExpectEnd();
-        await StopShimAsync(task.Shim, force: false).ConfigureAwait(false);
-        await task.Events.DrainAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        await task.Events.DisposeAsync().ConfigureAwait(false);
-        task.Shim.Dispose();
-        await cleaner.CleanupAsync(@namespace, id, forceRuntimeDelete: false).ConfigureAwait(false);
+        live.Events.ExpectEnd();
+        await shims.StopAsync(live.Shim, force: false).ConfigureAwait(false);
+        await live.Events.DrainAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await live.Events.DisposeAsync().ConfigureAwait(false);
+        live.Shim.Dispose();
+        // The shim deleted the container itself; only the bundle is left.
+        await shims.CleanupAsync(@namespace, id, deleteContainer: false, findStrayShims: false, CancellationToken.None)
+            .ConfigureAwait(false);
 
         _logger.LogInformation("task deleted {Namespace} {ContainerId} {Pid} exit {ExitStatus}",
             @namespace, id, deleted.Pid, deleted.ExitStatus);
@@ -162,12 +163,12 @@ public sealed class TaskLifecycle(
     /// event pump (resuming after BUNDLE/events.seq). Used by Create and by
     /// start-up recovery alike.
     /// </summary>
-    public RunningTask Attach(ShimConnection shim, uint initPid, Stdio stdio)
+    public LiveTask Attach(ShimConnection shim, uint initPid, Stdio stdio)
     {
-        RunningTask? task = null;
+        LiveTask? task = null;
         var pump = new EventPump(shim, initPid, exchange, loggerFactory.CreateLogger<EventPump>(),
             shimLost: () => OnShimLostAsync(task!));
-        task = new RunningTask(shim.Namespace, shim.Id, initPid, stdio, shim, pump);
+        task = new LiveTask(initPid, stdio, shim, pump);
         if (!registry.TryAdd(task))
             throw RpcErrors.AlreadyExists($"task \"{shim.Id}\" already exists in namespace \"{shim.Namespace}\"");
         pump.Start();
@@ -176,33 +177,48 @@ public sealed class TaskLifecycle(
 
     /// <summary>
     /// Registers a task found at start-up whose shim had died while the daemon
-    /// was away, as a tombstone: cleaned up, its EXIT published (kept for the
+    /// was away and whose container the cleanup (<paramref name="deleted"/>)
+    /// just removed, as a stopped task: its EXIT published (kept for the
     /// namespace's first subscriber), deletable with the status it ended with.
     /// </summary>
-    public async Task RegisterLostAsync(ShimConnection shim, uint initPid, Stdio stdio)
+    public void RegisterLost(string @namespace, string id, uint initPid, ShimDeleteResult deleted)
     {
-        var pump = new EventPump(shim, initPid, exchange, loggerFactory.CreateLogger<EventPump>());
-        var task = new RunningTask(shim.Namespace, shim.Id, initPid, stdio, shim, pump);
-        if (!registry.TryAdd(task))
-            throw RpcErrors.AlreadyExists($"task \"{shim.Id}\" already exists in namespace \"{shim.Namespace}\"");
-        await BuryAsync(task).ConfigureAwait(false);
+        var tombstone = TaskTombstone.Of(initExit: null, deleted, DateTime.UtcNow);
+        var stopped = new StoppedTask(@namespace, id, initPid, new Stdio(), tombstone);
+        if (!registry.TryAdd(stopped))
+            throw RpcErrors.AlreadyExists($"task \"{id}\" already exists in namespace \"{@namespace}\"");
+        PublishExit(stopped);
+        _logger.LogWarning("shim of {Namespace} {ContainerId} died while the daemon was away; init {Pid} exit {ExitStatus} (runtime said {RuntimeStatus})",
+            @namespace, id, initPid, tombstone.ExitStatus, deleted.RuntimeStatus);
     }
 
     /// <summary>
-    /// Makes sure a task whose shim has exited is buried (call before describing
-    /// it): a client asking right after a shim died sees the tombstone, not an
-    /// error, even if the event pump has not noticed yet.
+    /// The task as it is now (call before answering for it): a live task whose
+    /// shim has exited is buried first, so a client asking right after a shim
+    /// died gets the stopped task's answers, not an error, even if the event
+    /// pump has not noticed yet.
     /// </summary>
-    public async Task RefreshAsync(RunningTask task, CancellationToken cancellationToken)
+    public async Task<ITask> RefreshAsync(ITask task, CancellationToken cancellationToken)
     {
-        if (task.Tombstone is not null || !task.Shim.Process.HasExited)
-            return;
-        using var held = await locks.AcquireAsync(task.Namespace, task.Id, cancellationToken).ConfigureAwait(false);
-        if (task.Tombstone is null && registry.TryGet(task.Namespace, task.Id, out var current) && ReferenceEquals(current, task))
-            await BuryAsync(task).ConfigureAwait(false);
+        if (task is not LiveTask { Shim.Process.HasExited: true } live)
+            return task;
+        using var held = await locks.AcquireAsync(live.Namespace, live.Id, cancellationToken).ConfigureAwait(false);
+        if (!registry.TryGet(live.Namespace, live.Id, out var current))
+            return task;
+        return ReferenceEquals(current, live) ? await BuryAsync(live).ConfigureAwait(false) : current;
     }
 
-    private async Task OnShimLostAsync(RunningTask task)
+    /// <summary>Stops every event pump (daemon shutdown); the shims and their containers keep running.</summary>
+    public async Task DetachAllAsync()
+    {
+        await Task.WhenAll(registry.All().OfType<LiveTask>().Select(async task =>
+        {
+            await task.Events.DisposeAsync().ConfigureAwait(false);
+            task.Shim.Dispose();
+        })).ConfigureAwait(false);
+    }
+
+    private async Task OnShimLostAsync(LiveTask task)
     {
         try
         {
@@ -215,25 +231,23 @@ public sealed class TaskLifecycle(
     }
 
     /// <summary>
-    /// Under the container's lock, for a task whose shim is gone: kills and
-    /// removes what the container left (runc delete --force: a shim's death
-    /// does not stop its container), unmounts and removes the bundle and
-    /// socket, publishes the init's EXIT unless the shim already did, and
-    /// leaves the task as a tombstone.
+    /// Under the container's lock, for a registered live task whose shim is
+    /// gone: removes what the container left (the shim's delete command: a
+    /// shim's death does not stop its container), unmounts and removes the
+    /// bundle and socket, publishes the init's EXIT unless the shim already
+    /// did, and replaces the task with a stopped one.
     /// </summary>
-    private async Task BuryAsync(RunningTask task)
+    private async Task<StoppedTask> BuryAsync(LiveTask task)
     {
-        if (task.Tombstone is not null)
-            return;
         var seen = task.Events.InitExit;
-        // Asked before the cleanup kills it: was the container still alive?
-        var runtimeStatus = seen is null ? await cleaner.RuntimeStatusAsync(task.Namespace, task.Id).ConfigureAwait(false) : null;
-
         task.Events.ExpectEnd();
         await task.Events.DisposeAsync().ConfigureAwait(false);
+        ShimDeleteResult? deleted = null;
         try
         {
-            await cleaner.CleanupAsync(task.Namespace, task.Id, forceRuntimeDelete: true, findStrayShims: true).ConfigureAwait(false);
+            deleted = await shims.DeleteContainerAsync(task.Namespace, task.Id, findStrayShims: true, CancellationToken.None)
+                .ConfigureAwait(false);
+            shims.RemoveBundle(task.Namespace, task.Id);
         }
         catch (Exception e) when (e is RpcException or IOException or UnauthorizedAccessException)
         {
@@ -241,71 +255,33 @@ public sealed class TaskLifecycle(
                 e is RpcException rpc ? rpc.Status.Detail : e.Message);
         }
 
-        TaskTombstone tombstone;
-        if (seen is not null)
-        {
-            tombstone = new TaskTombstone(seen.ExitStatus, seen.ExitedAt ?? Timestamp.FromDateTime(DateTime.UtcNow));
-        }
-        else
-        {
-            // 137 = 128 + SIGKILL, which runc delete --force just sent; 255 when the
-            // init had already ended unseen and nobody can tell its status any more.
-            var killed = runtimeStatus is not null && KillableStatuses.Contains(runtimeStatus);
-            tombstone = new TaskTombstone(killed ? 137u : 255u, Timestamp.FromDateTime(DateTime.UtcNow));
-            exchange.Publish(task.Namespace, new Types.Event
-            {
-                Id = task.Id,
-                Type = Types.Event.Types.EventType.Exit,
-                Pid = task.InitPid,
-                ExitStatus = tombstone.ExitStatus,
-                ExitedAt = tombstone.ExitedAt,
-            });
-        }
-        task.Bury(tombstone);
+        var stopped = new StoppedTask(task.Namespace, task.Id, task.InitPid, task.Stdio, TaskTombstone.Of(seen, deleted, DateTime.UtcNow));
+        if (seen is null)
+            PublishExit(stopped);
+        registry.TryReplace(task, stopped);
         // Only now: a call that found the task before it was buried may still be using the channel.
         task.Shim.Dispose();
         _logger.LogWarning("shim of {Namespace} {ContainerId} died; task removed, init {Pid} exit {ExitStatus} (runtime said {RuntimeStatus})",
-            task.Namespace, task.Id, task.InitPid, tombstone.ExitStatus, runtimeStatus ?? (seen is null ? "no container" : "not asked"));
+            task.Namespace, task.Id, task.InitPid, stopped.Tombstone.ExitStatus,
+            deleted?.RuntimeStatus ?? (deleted is null ? "nothing: cleanup failed" : "no container"));
+        return stopped;
     }
 
-    /// <summary>Asks the shim to exit, waits a bounded time, then kills it.</summary>
-    public async Task StopShimAsync(ShimConnection shim, bool force)
-    {
-        if (!shim.Process.HasExited)
+    /// <summary>The init's EXIT as the daemon learned it, for a shim that died before it could publish one.</summary>
+    private void PublishExit(StoppedTask task) =>
+        exchange.Publish(task.Namespace, new Types.Event
         {
-            try
-            {
-                await shim.CallAsync((c, o) => c.ShutdownAsync(new ShimShutdownRequest { Force = force }, o),
-                    CancellationToken.None, TimeSpan.FromSeconds(3)).ConfigureAwait(false);
-            }
-            catch (RpcException e) when (!force && e.StatusCode != StatusCode.Unavailable)
-            {
-                _logger.LogWarning("shim {Namespace} {ContainerId} refused shutdown ({Error}); forcing",
-                    shim.Namespace, shim.Id, e.Status.Detail);
-                await StopShimAsync(shim, force: true).ConfigureAwait(false);
-                return;
-            }
-            catch (RpcException)
-            {
-                // It may exit before it answers.
-            }
-        }
-        if (!await shim.Process.WaitForExitAsync(ShimExitTimeout).ConfigureAwait(false))
-        {
-            _logger.LogWarning("shim {Namespace} {ContainerId} {Pid} did not exit; killing it",
-                shim.Namespace, shim.Id, shim.Process.Pid);
-            shim.Process.Kill();
-            await shim.Process.WaitForExitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        }
-    }
+            Id = task.Id,
+            Type = Types.Event.Types.EventType.Exit,
+            Pid = task.InitPid,
+            ExitStatus = task.Tombstone.ExitStatus,
+            ExitedAt = task.Tombstone.ExitedAt,
+        });
 
-    /// <summary>Stops every event pump (daemon shutdown); the shims and their containers keep running.</summary>
-    public async Task DetachAllAsync()
+    private static ExecutionApi.DeleteResponse DeletedReply(StoppedTask task) => new()
     {
-        await Task.WhenAll(registry.All().Where(t => t.Tombstone is null).Select(async task =>
-        {
-            await task.Events.DisposeAsync().ConfigureAwait(false);
-            task.Shim.Dispose();
-        })).ConfigureAwait(false);
-    }
+        ContainerId = task.Id,
+        ExitStatus = task.Tombstone.ExitStatus,
+        ExitedAt = task.Tombstone.ExitedAt,
+    };
 }

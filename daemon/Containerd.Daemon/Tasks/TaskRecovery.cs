@@ -14,15 +14,16 @@ namespace Containerd.Daemon.Tasks;
 /// what the shim queued meanwhile (the exchange keeps those events for the
 /// namespace's first subscriber). A shim still inside a Create that a killed
 /// daemon started is waited for. A task whose shim died while the daemon was
-/// away is cleaned up and kept as a stopped tombstone; a live shim that holds a
+/// away is cleaned up and kept as a stopped task; a live shim that holds a
 /// container but does not answer is attached anyway. Every other directory is
 /// a leftover of a create that never finished and is removed (shim killed,
-/// runc state deleted, mounts detached, directory removed).
+/// container deleted by the shim's delete command, mounts detached, directory
+/// removed). Every case works from the bundle alone, as a normal start does.
 /// </summary>
 public sealed class TaskRecovery(
     StateLayout layout,
     TaskLifecycle lifecycle,
-    BundleCleaner cleaner,
+    ShimManager shims,
     ILogger<TaskRecovery> logger)
 {
     private static readonly TimeSpan StateTimeout = TimeSpan.FromSeconds(3);
@@ -30,7 +31,7 @@ public sealed class TaskRecovery(
     // the daemon would have waited for its start-up is treated as failed.
     private static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(30);
 
-    /// <summary>Recovers every task on disk; returns how many were re-attached (live or as tombstones).</summary>
+    /// <summary>Recovers every task on disk; returns how many were re-attached (live or stopped).</summary>
     public async Task<int> RecoverAsync(CancellationToken cancellationToken)
     {
         if (!Directory.Exists(layout.TasksRoot))
@@ -61,10 +62,7 @@ public sealed class TaskRecovery(
 
     private async Task<bool> RecoverOneAsync(string @namespace, string id, CancellationToken cancellationToken)
     {
-        var bundle = layout.Bundle(@namespace, id);
-        var socket = layout.ShimSocket(@namespace, id);
-        var process = new AdoptedShimProcess(AdoptedShimProcess.ReadPidFile(bundle), bundle);
-        var shim = new ShimConnection(@namespace, id, bundle, socket, process);
+        var shim = shims.Adopt(@namespace, id);
         try
         {
             var state = await AskShimAsync(shim, cancellationToken).ConfigureAwait(false);
@@ -81,30 +79,38 @@ public sealed class TaskRecovery(
                 // The shim lives but holds no task: the daemon died before or during a
                 // Create that then failed. Nothing to keep.
                 logger.LogWarning("shim of {Namespace} {ContainerId} holds no task; stopping it", @namespace, id);
-                await lifecycle.StopShimAsync(shim, force: true).ConfigureAwait(false);
+                await shims.StopAsync(shim, force: true).ConfigureAwait(false);
             }
-            else if (process.HasExited && ReadInitPid(bundle) is var initPid and > 0
-                     && await cleaner.RuntimeStatusAsync(@namespace, id).ConfigureAwait(false) is not null)
+            else if (shim.Process.HasExited && shim.Bundle.ReadInitPid() is var initPid and > 0)
             {
-                // A created task whose shim died while the daemon was away: its
-                // container is still there. Clean up, publish its exit, keep a tombstone.
-                logger.LogWarning("shim of {Namespace} {ContainerId} died while the daemon was away", @namespace, id);
-                await lifecycle.RegisterLostAsync(shim, (uint)initPid, new Stdio()).ConfigureAwait(false);
-                return true;
+                shim.Dispose();
+                // A created task whose shim died while the daemon was away: if runc still
+                // had its container, the task ends now (the delete killed what was left):
+                // publish its exit and keep it as a stopped task.
+                var deleted = await shims.DeleteContainerAsync(@namespace, id, findStrayShims: true, cancellationToken)
+                    .ConfigureAwait(false);
+                RemoveBundleOf(@namespace, id);
+                if (deleted is { ContainerExisted: true })
+                {
+                    lifecycle.RegisterLost(@namespace, id, (uint)initPid, deleted);
+                    return true;
+                }
+                logger.LogWarning("cleaned up leftover task state {Namespace} {ContainerId}", @namespace, id);
+                return false;
             }
-            else if (!process.HasExited && ReadInitPid(bundle) is var livePid and > 0)
+            else if (!shim.Process.HasExited && shim.Bundle.ReadInitPid() is var livePid and > 0)
             {
                 // Alive, holding a container, but silent (overloaded, stopped): killing it
                 // would kill a container that may be fine. Attach it; its event pump keeps
                 // trying, and calls report the shim as unreachable until it answers.
                 logger.LogWarning("shim of {Namespace} {ContainerId} {Pid} does not answer; re-attaching it anyway",
-                    @namespace, id, process.Pid);
+                    @namespace, id, shim.Process.Pid);
                 lifecycle.Attach(shim, (uint)livePid, new Stdio());
                 return true;
             }
             shim.Dispose();
             logger.LogWarning("cleaning up leftover task state {Namespace} {ContainerId}", @namespace, id);
-            await cleaner.CleanupAsync(@namespace, id, forceRuntimeDelete: true, findStrayShims: true).ConfigureAwait(false);
+            await shims.CleanupAsync(@namespace, id, deleteContainer: true, findStrayShims: true, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RpcException or IOException or UnauthorizedAccessException)
         {
@@ -152,16 +158,17 @@ public sealed class TaskRecovery(
         }
     }
 
-    /// <summary>The init's pid, from the pid file runc wrote at create (the shim removes it at delete).</summary>
-    private static int ReadInitPid(string bundle)
+    /// <summary>A bundle that cannot be removed (a mount refused to go) must not cost the task its stopped record.</summary>
+    private void RemoveBundleOf(string @namespace, string id)
     {
         try
         {
-            return int.TryParse(File.ReadAllText(Path.Combine(bundle, StateLayout.InitPidFile)).Trim(), out var pid) ? pid : 0;
+            shims.RemoveBundle(@namespace, id);
         }
-        catch (IOException)
+        catch (Exception e) when (e is RpcException or IOException or UnauthorizedAccessException)
         {
-            return 0;
+            logger.LogError("cleanup of {Namespace} {ContainerId} after its shim died failed: {Error}", @namespace, id,
+                e is RpcException rpc ? rpc.Status.Detail : e.Message);
         }
     }
 }

@@ -1,4 +1,3 @@
-using Containerd.Api.Shim;
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Hosting;
@@ -13,11 +12,9 @@ namespace Containerd.Daemon.Tasks;
 
 /// <summary>
 /// The seed's Tasks API. Lifecycle (Create, Delete) lives in
-/// <see cref="TaskLifecycle"/>; everything else is forwarded to the task's
-/// shim, whose status codes and messages reach the client unchanged. A task
-/// whose shim died is answered for by the daemon, as the shim would answer
-/// for a stopped task (Info/List STOPPED, Kill NotFound, Exec and Start
-/// FailedPrecondition), until Delete removes it.
+/// <see cref="TaskLifecycle"/>; everything else validates the request and
+/// hands it to the task: a <see cref="LiveTask"/> forwards it to its shim,
+/// a <see cref="StoppedTask"/> answers as a shim answers for a stopped task.
 /// </summary>
 public sealed class TasksService(
     TaskLifecycle lifecycle,
@@ -27,7 +24,6 @@ public sealed class TasksService(
     IHostApplicationLifetime lifetime) : ExecutionApi.Tasks.TasksBase
 {
     private const int MaxSignal = 64;
-    private static readonly TimeSpan ListStateTimeout = TimeSpan.FromSeconds(5);
 
     public override async Task<ExecutionApi.CreateResponse> Create(ExecutionApi.CreateRequest request, ServerCallContext context)
     {
@@ -39,8 +35,7 @@ public sealed class TasksService(
     public override async Task<Empty> Start(ExecutionApi.StartRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        RefuseIfBuried(task, "start");
-        return await task.Shim.CallAsync((c, o) => c.StartAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
+        return await task.StartAsync(context.CancellationToken).ConfigureAwait(false);
     }
 
     public override Task<ExecutionApi.DeleteResponse> Delete(ExecutionApi.DeleteRequest request, ServerCallContext context)
@@ -58,21 +53,14 @@ public sealed class TasksService(
         if (request.Pid == task.InitPid)
             throw RpcErrors.InvalidArgument(
                 $"pid {request.Pid} is the init process of task \"{task.Id}\"; use Delete to remove the task");
-        if (task.Tombstone is not null)
-            throw RpcErrors.NotFound($"process {request.Pid} not found in container \"{task.Id}\"");
-        var deleted = await task.Shim.CallAsync(
-            (c, o) => c.DeleteProcessAsync(new ShimPidRequest { Pid = request.Pid }, o), context.CancellationToken).ConfigureAwait(false);
-        return new ExecutionApi.DeleteResponse { ContainerId = task.Id, ExitStatus = deleted.ExitStatus, ExitedAt = deleted.ExitedAt };
+        return await task.DeleteProcessAsync(request.Pid, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<ExecutionApi.InfoResponse> Info(ExecutionApi.InfoRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         var container = await containers.GetAsync(task.Namespace, task.Id, context.CancellationToken).ConfigureAwait(false);
-        if (task.Tombstone is not null)
-            return new ExecutionApi.InfoResponse { Task = DescribeBuried(task, container?.Spec) };
-        var state = await task.Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
-        return new ExecutionApi.InfoResponse { Task = Describe(task, state, container?.Spec) };
+        return new ExecutionApi.InfoResponse { Task = await task.DescribeAsync(container?.Spec, context.CancellationToken).ConfigureAwait(false) };
     }
 
     public override async Task<ExecutionApi.ListResponse> List(ExecutionApi.ListRequest request, ServerCallContext context)
@@ -90,24 +78,7 @@ public sealed class TasksService(
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         if (request.Signal is < 1 or > MaxSignal)
             throw RpcErrors.InvalidArgument($"signal {request.Signal} for task \"{task.Id}\" is outside 1..{MaxSignal}");
-        if (task.Tombstone is not null)
-        {
-            // As the shim answers for a finished process.
-            throw request.PidOrAllCase == ExecutionApi.KillRequest.PidOrAllOneofCase.Pid && request.Pid != 0 && request.Pid != task.InitPid
-                ? RpcErrors.NotFound($"process {request.Pid} not found in container \"{task.Id}\"")
-                : RpcErrors.NotFound($"cannot kill task \"{task.Id}\": process already finished");
-        }
-        var kill = new ShimKillRequest { Signal = request.Signal };
-        switch (request.PidOrAllCase)
-        {
-            case ExecutionApi.KillRequest.PidOrAllOneofCase.All:
-                kill.All = request.All;
-                break;
-            case ExecutionApi.KillRequest.PidOrAllOneofCase.Pid:
-                kill.Pid = request.Pid;
-                break;
-        }
-        return await task.Shim.CallAsync((c, o) => c.KillAsync(kill, o), context.CancellationToken).ConfigureAwait(false);
+        return await task.KillAsync(request, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task Events(
@@ -135,16 +106,7 @@ public sealed class TasksService(
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         if (request.Terminal)
             throw RpcErrors.Unimplemented("terminal (pty) support is not implemented yet");
-        if (task.Tombstone is not null)
-            throw RpcErrors.FailedPrecondition($"cannot exec in task \"{task.Id}\": it is stopped");
-        SpecJson.RequireObject(request.Spec, $"exec in task \"{task.Id}\"");
-        var exec = new ShimExecRequest
-        {
-            Spec = request.Spec.Value,
-            Stdio = new Stdio { Stdin = request.Stdin, Stdout = request.Stdout, Stderr = request.Stderr, Terminal = request.Terminal },
-        };
-        var started = await task.Shim.CallAsync((c, o) => c.ExecAsync(exec, o), context.CancellationToken).ConfigureAwait(false);
-        return new ExecutionApi.ExecResponse { Pid = started.Pid };
+        return new ExecutionApi.ExecResponse { Pid = await task.ExecAsync(request, context.CancellationToken).ConfigureAwait(false) };
     }
 
     public override async Task<Empty> Pty(ExecutionApi.PtyRequest request, ServerCallContext context)
@@ -156,51 +118,26 @@ public sealed class TasksService(
     public override async Task<Empty> CloseStdin(ExecutionApi.CloseStdinRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        if (task.Tombstone is not null)
-        {
-            // The init's stdin went with its shim; any other pid is unknown.
-            return request.Pid == 0 || request.Pid == task.InitPid
-                ? new Empty()
-                : throw RpcErrors.NotFound($"process {request.Pid} not found in container \"{task.Id}\"");
-        }
-        return await task.Shim.CallAsync(
-            (c, o) => c.CloseStdinAsync(new ShimPidRequest { Pid = request.Pid }, o), context.CancellationToken).ConfigureAwait(false);
+        return await task.CloseStdinAsync(request.Pid, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<Empty> Pause(ExecutionApi.PauseRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        RefuseIfBuried(task, "pause");
-        return await task.Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
+        return await task.PauseAsync(context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<Empty> Resume(ExecutionApi.ResumeRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        RefuseIfBuried(task, "resume");
-        return await task.Shim.CallAsync((c, o) => c.ResumeAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
+        return await task.ResumeAsync(context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<ExecutionApi.ProcessesResponse> Processes(ExecutionApi.ProcessesRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         var response = new ExecutionApi.ProcessesResponse();
-        if (task.Tombstone is { } buried)
-        {
-            response.Processes.Add(new Types.Process
-            {
-                Pid = task.InitPid,
-                Status = Types.Status.Stopped,
-                ExitStatus = buried.ExitStatus,
-                Terminal = task.Stdio.Terminal,
-                Stdin = task.Stdio.Stdin,
-                Stdout = task.Stdio.Stdout,
-                Stderr = task.Stdio.Stderr,
-            });
-            return response;
-        }
-        var listed = await task.Shim.CallAsync((c, o) => c.ProcessesAsync(new Empty(), o), context.CancellationToken).ConfigureAwait(false);
-        response.Processes.Add(listed.Processes);
+        response.Processes.Add(await task.ProcessesAsync(context.CancellationToken).ConfigureAwait(false));
         return response;
     }
 
@@ -211,71 +148,22 @@ public sealed class TasksService(
     }
 
     /// <summary>
-    /// The task, buried first if its shim has just died: every call then answers
-    /// as for a stopped task, instead of failing on a shim that is gone.
+    /// The task as it is now: if its shim has just died it is buried first, so
+    /// every call answers as for a stopped task instead of failing on a shim that is gone.
     /// </summary>
-    private async Task<RunningTask> FindAsync(ServerCallContext context, string containerId)
+    private async Task<ITask> FindAsync(ServerCallContext context, string containerId)
     {
         var @namespace = RequestNamespace.Of(context);
         var id = RequestNamespace.ValidId(containerId);
         if (!registry.TryGet(@namespace, id, out var task))
             throw RpcErrors.TaskNotFound(@namespace, id);
-        await lifecycle.RefreshAsync(task, context.CancellationToken).ConfigureAwait(false);
-        return task;
+        return await lifecycle.RefreshAsync(task, context.CancellationToken).ConfigureAwait(false);
     }
 
-    private static void RefuseIfBuried(RunningTask task, string verb)
+    private async Task<Types.Task> DescribeForListAsync(ITask task, CancellationToken cancellationToken)
     {
-        if (task.Tombstone is not null)
-            throw RpcErrors.FailedPrecondition($"cannot {verb} task \"{task.Id}\": it is stopped");
-    }
-
-    private async Task<Types.Task> DescribeForListAsync(RunningTask task, CancellationToken cancellationToken)
-    {
-        await lifecycle.RefreshAsync(task, cancellationToken).ConfigureAwait(false);
+        task = await lifecycle.RefreshAsync(task, cancellationToken).ConfigureAwait(false);
         var container = await containers.GetAsync(task.Namespace, task.Id, cancellationToken).ConfigureAwait(false);
-        if (task.Tombstone is not null)
-            return DescribeBuried(task, container?.Spec);
-        try
-        {
-            var state = await task.Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), cancellationToken, ListStateTimeout)
-                .ConfigureAwait(false);
-            return Describe(task, state, container?.Spec);
-        }
-        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
-        {
-            // One dead or hung shim must not hide the other tasks; it shows as UNKNOWN.
-            return new Types.Task { Id = task.Id, ContainerId = task.Id, Pid = task.InitPid, Status = Types.Status.Unknown, Spec = container?.Spec };
-        }
-    }
-
-    private static Types.Task DescribeBuried(RunningTask task, Any? spec) => new()
-    {
-        Id = task.Id,
-        ContainerId = task.Id,
-        Pid = task.InitPid,
-        Status = Types.Status.Stopped,
-        Spec = spec,
-        Stdin = task.Stdio.Stdin,
-        Stdout = task.Stdio.Stdout,
-        Stderr = task.Stdio.Stderr,
-        Terminal = task.Stdio.Terminal,
-    };
-
-    private static Types.Task Describe(RunningTask task, ShimStateResponse state, Any? spec)
-    {
-        var init = state.Init;
-        return new Types.Task
-        {
-            Id = task.Id,
-            ContainerId = task.Id,
-            Pid = init?.Pid ?? task.InitPid,
-            Status = init?.Status ?? Types.Status.Unknown,
-            Spec = spec,
-            Stdin = init?.Stdio?.Stdin ?? "",
-            Stdout = init?.Stdio?.Stdout ?? "",
-            Stderr = init?.Stdio?.Stderr ?? "",
-            Terminal = init?.Stdio?.Terminal ?? false,
-        };
+        return await task.DescribeForListAsync(container?.Spec, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -60,11 +60,18 @@ public sealed class ContainersTests : DaemonFixture
     public async Task RecordsSurviveADaemonRestart()
     {
         await Client.CreateContainerAsync("keep", "true");
+        var update = new UpdateContainerRequest
+        {
+            Container = new Container { Id = "keep", Image = "busybox:latest", Labels = { ["tier"] = "web", ["owner"] = "tests" } },
+            UpdateMask = new FieldMask { Paths = { "image", "labels" } },
+        };
+        var before = (await Client.Containers.UpdateAsync(update, Client.Options())).Container;
         await Daemon.StopAsync();
         await Daemon.RestartAsync();
         using var again = Daemon.Connect(Client.Namespace);
         var kept = (await again.Containers.GetAsync(new GetContainerRequest { Id = "keep" }, again.Options())).Container;
-        Assert.That(kept.Id, Is.EqualTo("keep"));
+        // The whole record, timestamps to the nanosecond included, not only that a record by that id exists.
+        Assert.That(kept, Is.EqualTo(before));
         await again.Containers.DeleteAsync(new DeleteContainerRequest { Id = "keep" }, again.Options());
     }
 }

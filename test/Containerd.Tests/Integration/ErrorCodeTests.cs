@@ -44,17 +44,14 @@ public sealed class ErrorCodeTests : DaemonFixture
         var o = Client.Options();
         await Client.CreateTaskAsync("dup", ["sleep", "300"]);
         await Fails(() => Client.CreateContainerAsync("dup", "true"), StatusCode.AlreadyExists, "dup");
-        var again = new CreateRequest { ContainerId = "dup" };
-        again.Rootfs.Add(OciSpecs.RootfsBind(TestPaths.Rootfs));
-        await Fails(() => Client.Tasks.CreateAsync(again, o).ResponseAsync, StatusCode.AlreadyExists, "dup");
+        await Fails(() => Client.Tasks.CreateAsync(DaemonClient.CreateTaskRequest("dup"), o).ResponseAsync, StatusCode.AlreadyExists, "dup");
         await Client.RemoveAsync("dup");
     }
 
     [Test]
     public async Task WrongStateIsFailedPrecondition()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var o = Client.Options();
         var pid = await Client.RunAsync("state", "sleep", "300");
         await Fails(() => Client.Tasks.StartAsync(new StartRequest { ContainerId = "state" }, o).ResponseAsync, StatusCode.FailedPrecondition, "state");
@@ -69,11 +66,13 @@ public sealed class ErrorCodeTests : DaemonFixture
         await Client.Tasks.ResumeAsync(new ResumeRequest { ContainerId = "state" }, o);
 
         await Client.Tasks.KillAsync(new KillRequest { ContainerId = "state", Signal = 9 }, o);
-        await events.WaitForExitAsync("state", pid);
+        var exit = await events.WaitForExitAsync("state", pid);
         await Fails(() => Client.ExecAsync("state", ["true"]), StatusCode.FailedPrecondition, "state");
         await Fails(() => Client.Tasks.PauseAsync(new PauseRequest { ContainerId = "state" }, o).ResponseAsync, StatusCode.FailedPrecondition, "state");
         await Fails(() => Client.Tasks.StartAsync(new StartRequest { ContainerId = "state" }, o).ResponseAsync, StatusCode.FailedPrecondition, "state");
-        await Client.RemoveAsync("state");
+        var deleted = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "state" }, o);
+        KilledTask.AssertDeleted("state", deleted, pid, exit);
+        await Client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "state" }, o);
     }
 
     [Test]
@@ -123,9 +122,7 @@ public sealed class ErrorCodeTests : DaemonFixture
             Spec = new Google.Protobuf.WellKnownTypes.Any { TypeUrl = OciSpecs.TypeUrl, Value = ByteString.CopyFromUtf8(OciSpecs.Container("rt", ["true"])) },
         };
         await Client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, Client.Options());
-        var request = new CreateRequest { ContainerId = "rt" };
-        request.Rootfs.Add(OciSpecs.RootfsBind(TestPaths.Rootfs));
-        await Fails(() => Client.Tasks.CreateAsync(request, Client.Options()).ResponseAsync, StatusCode.InvalidArgument, "no-such-runtime");
+        await Fails(() => Client.Tasks.CreateAsync(DaemonClient.CreateTaskRequest("rt"), Client.Options()).ResponseAsync, StatusCode.InvalidArgument, "no-such-runtime");
         await Client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "rt" }, Client.Options());
     }
 

@@ -10,8 +10,7 @@ public sealed class ExecChurnTests : DaemonFixture
     [Test]
     public async Task ThousandExecAndDeleteProcessCyclesLeaveOnlyTheInit()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var o = Client.Options();
         var pid = await Client.RunAsync("churn", "sleep", "3000");
         var shimPid = Leaks.ShimPids(Daemon.Dir, Client.Namespace).Single().Pid;

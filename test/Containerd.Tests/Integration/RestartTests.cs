@@ -7,6 +7,7 @@ using Containerd.Tests.Support;
 using Grpc.Core;
 using Status = Containerd.Api.Types.Status;
 using Task = System.Threading.Tasks.Task;
+using EventType = Containerd.Api.Types.Event.Types.EventType;
 
 namespace Containerd.Tests.Integration;
 
@@ -24,7 +25,10 @@ public sealed class RestartTests : DaemonFixture
     public async Task TwentyRunningTasksSurviveAKilledDaemon()
     {
         var ids = Enumerable.Range(0, 20).Select(i => $"survivor{i}").ToArray();
-        var pids = await RunManyAsync(Client, ids);
+        var pids = await RunManyAsync(Client, ids, logDir: Daemon.Dir);
+        var before = (await Client.Tasks.ListAsync(new ListRequest(), Client.Options())).Tasks.ToList();
+        Assert.That(before.Select(t => (t.Id, t.Pid, t.Status, t.Stdout, t.Stderr)),
+            Is.EquivalentTo(ids.Select(id => (id, pids[id], Status.Running, LogPath(Daemon.Dir, id, "out"), LogPath(Daemon.Dir, id, "err")))));
 
         await Daemon.KillAsync();
         Assert.That(pids.Values.Where(pid => !Probe.IsAlive(pid)), Is.Empty, "containers outlive a killed daemon");
@@ -34,30 +38,42 @@ public sealed class RestartTests : DaemonFixture
 
         using var client = Daemon.Connect(Client.Namespace);
         var o = client.Options();
+        // Each task comes back whole: id, pid, status, stdio paths, terminal and spec as before the crash.
         var listed = (await client.Tasks.ListAsync(new ListRequest(), o)).Tasks;
-        Assert.Multiple(() =>
-        {
-            Assert.That(listed.Select(t => t.Id), Is.EquivalentTo(ids));
-            Assert.That(listed.Where(t => t.Status != Status.Running).Select(t => $"{t.Id}: {t.Status}"), Is.Empty);
-            Assert.That(listed.Where(t => t.Pid != pids[t.Id]).Select(t => $"{t.Id}: {t.Pid} was {pids[t.Id]}"), Is.Empty);
-        });
+        Assert.That(listed, Is.EquivalentTo(before));
+        var infos = await Task.WhenAll(ids.Select(async id => (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = id }, o)).Task));
+        Assert.That(infos, Is.EquivalentTo(before), "Info agrees with List");
 
-        await using var events = client.SubscribeEvents();
-        await events.Subscribed;
-        await Task.WhenAll(ids.Select(async id =>
+        await using var events = await client.SubscribeEventsAsync();
+        var results = await Task.WhenAll(ids.Select(async id =>
         {
             var exec = await client.ExecAsync(id, ["sh", "-c", "exit 3"]);
-            Assert.That((await events.WaitForExitAsync(id, exec.Pid)).ExitStatus, Is.EqualTo(3u));
+            var execExit = await events.WaitForExitAsync(id, exec.Pid);
             var execDeleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = id, Pid = exec.Pid }, o);
-            Assert.That(execDeleted.ExitStatus, Is.EqualTo(3u));
 
             await client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9 }, o);
             var exit = await events.WaitForExitAsync(id, pids[id]);
             var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, o);
-            Assert.That((exit.ExitStatus, deleted.ExitStatus), Is.EqualTo((137u, 137u)));
-            Assert.That(deleted.ExitedAt, Is.EqualTo(exit.ExitedAt));
             await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = id }, o);
+            return (Id: id, ExecPid: exec.Pid, ExecExit: execExit, ExecDeleted: execDeleted, Exit: exit, Deleted: deleted);
         }));
+
+        // Asserted here, not inside the concurrent tasks: NUnit's assertion context is the test's, not one per task.
+        foreach (var r in results)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That((r.ExecExit.ExitStatus, r.ExecDeleted.ExitStatus), Is.EqualTo((3u, 3u)), r.Id);
+                Assert.That(r.ExecDeleted.ExitedAt, Is.EqualTo(r.ExecExit.ExitedAt), r.Id);
+                Assert.That(events.Sequence(r.Id), Is.EqualTo(new[]
+                {
+                    (EventType.ExecAdded, r.Id, r.ExecPid),
+                    (EventType.Exit, r.Id, r.ExecPid),
+                    (EventType.Exit, r.Id, pids[r.Id]),
+                }));
+            });
+            KilledTask.AssertDeleted(r.Id, r.Deleted, pids[r.Id], r.Exit);
+        }
     }
 
     [Test]
@@ -65,12 +81,19 @@ public sealed class RestartTests : DaemonFixture
     {
         var steady = await Client.RunAsync("steady", "sleep", "300");
         await Client.CreateContainerAsync("inflight", "sleep", "300");
+        // A daemon whose Creates wait at shim-created until it starts stopping:
+        // the signal below is sure to land while the Create is in flight.
+        await Daemon.StopAsync();
+        await Daemon.RestartAsync(new DaemonStartOptions(Environment: new Dictionary<string, string>
+        {
+            ["CONTAINERD_TEST_HOLD_AT"] = "shim-created",
+        }));
+        using var holding = Daemon.Connect(Client.Namespace);
         var request = new CreateRequest { ContainerId = "inflight" };
         request.Rootfs.Add(OciSpecs.RootfsBind(TestPaths.Rootfs));
-        var create = Client.Tasks.CreateAsync(request, Client.Options()).ResponseAsync;
-        var bundle = Path.Combine(Daemon.StateDir, "tasks", Client.Namespace, "inflight");
-        // Its bundle exists: the daemon is inside this Create when the signal comes.
-        await Probe.UntilAsync(() => Directory.Exists(bundle) || create.IsCompleted, "the create to begin");
+        var create = holding.Tasks.CreateAsync(request, holding.Options()).ResponseAsync;
+        await Probe.UntilAsync(() => Daemon.Log.Contains("shim-created: holding the create") || create.IsCompleted, "the create to reach its hold point");
+        Assert.That(create.IsCompleted, Is.False, $"the create is in flight when SIGTERM comes ({create.Exception?.InnerException?.Message})");
 
         var clock = Stopwatch.StartNew();
         await Daemon.StopAsync();
@@ -82,7 +105,7 @@ public sealed class RestartTests : DaemonFixture
             Assert.That(Probe.IsAlive(steady), "a running task outlives a stopped daemon");
             Assert.That(Probe.IsAlive(created.Pid), "the create in flight finished, and its task outlives the daemon");
         });
-        var refused = Assert.ThrowsAsync<RpcException>(() => Client.Tasks.ListAsync(new ListRequest(), Client.Options()).ResponseAsync);
+        var refused = Assert.ThrowsAsync<RpcException>(() => holding.Tasks.ListAsync(new ListRequest(), holding.Options()).ResponseAsync);
         Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.Unavailable));
 
         await Daemon.RestartAsync();
@@ -102,9 +125,8 @@ public sealed class RestartTests : DaemonFixture
         var ns = Client.Namespace;
         uint ends, lives;
         ExecResponse execDone, execEnds, execRuns;
-        await using (var before = Client.SubscribeEvents())
+        await using (var before = await Client.SubscribeEventsAsync())
         {
-            await before.Subscribed;
             ends = await Client.RunAsync("ends", "sh", "-c", TrapThenExit7);
             lives = await Client.RunAsync("lives", "sleep", "300");
             execDone = await Client.ExecAsync("lives", ["sh", "-c", "exit 3"]);
@@ -121,7 +143,7 @@ public sealed class RestartTests : DaemonFixture
         // A pid namespace's init gets only the signals it handles: the trap makes TERM one of them.
         Libc.Kill((int)ends, 15);
         Libc.Kill((int)execEnds.Pid, 15);
-        await Probe.UntilAsync(() => !Probe.IsAlive(ends) && !Probe.IsAlive(execEnds.Pid), "both to exit");
+        await Task.WhenAll(Probe.ExitOfAsync((int)ends, "the task ends"), Probe.ExitOfAsync((int)execEnds.Pid, "the exec that ends"));
         var restartedAt = DateTime.UtcNow;
         await Daemon.RestartAsync();
 
@@ -143,8 +165,7 @@ public sealed class RestartTests : DaemonFixture
         });
 
         // The first subscriber since the restart gets the exits the daemon missed, once.
-        await using var first = client.SubscribeEvents();
-        await first.Subscribed;
+        await using var first = await client.SubscribeEventsAsync();
         var endsExit = await first.WaitForExitAsync("ends", ends);
         var execExit = await first.WaitForExitAsync("lives", execEnds.Pid);
         Assert.Multiple(() =>
@@ -158,18 +179,24 @@ public sealed class RestartTests : DaemonFixture
         });
 
         // A second subscriber gets only what happens from now on.
-        await using var second = client.SubscribeEvents();
-        await second.Subscribed;
+        await using var second = await client.SubscribeEventsAsync();
         var marker = await client.ExecAsync("lives", ["true"]);
         await second.WaitForExitAsync("lives", marker.Pid);
         await first.WaitForExitAsync("lives", marker.Pid);
+        // Exactly these, in this order (across tasks the order is not defined, so per task): each
+        // missed exit once, nothing published before the crash again, then what happens now.
         Assert.Multiple(() =>
         {
-            Assert.That(second.Events.Where(e => e.Pid != marker.Pid), Is.Empty, "the backlog goes to the first subscriber only");
-            Assert.That(first.Events.Count(e => e.Pid == ends), Is.EqualTo(1));
-            Assert.That(first.Events.Count(e => e.Pid == execEnds.Pid), Is.EqualTo(1));
-            Assert.That(first.Events.Where(e => e.Pid == execDone.Pid || e.Pid == execRuns.Pid), Is.Empty,
-                "events published before the crash are not published again");
+            Assert.That(second.Sequence(), Is.EqualTo(new[] { (EventType.ExecAdded, "lives", marker.Pid), (EventType.Exit, "lives", marker.Pid) }),
+                "the backlog goes to the first subscriber only");
+            Assert.That(first.Sequence("ends"), Is.EqualTo(new[] { (EventType.Exit, "ends", ends) }));
+            Assert.That(first.Sequence("lives"), Is.EqualTo(new[]
+            {
+                (EventType.Exit, "lives", execEnds.Pid),
+                (EventType.ExecAdded, "lives", marker.Pid),
+                (EventType.Exit, "lives", marker.Pid),
+            }), "events published before the crash are not published again");
+            Assert.That(first.Events.Select(e => e.Id), Is.All.AnyOf("ends", "lives"));
         });
 
         // Delete and DeleteProcess return the same status and time as the events.
@@ -186,15 +213,14 @@ public sealed class RestartTests : DaemonFixture
 
         // Nothing is published twice, not even by the next daemon.
         var livesSeen = (ulong)first.Events.Count(e => e.Id == "lives");
-        await Probe.UntilAsync(() => Probe.PersistedEventSequence(Daemon, ns, "lives") >= persistedBeforeCrash + livesSeen, "events.seq to catch up");
+        await Probe.UntilPersistedAsync(Daemon, ns, "lives", persistedBeforeCrash + livesSeen);
         await Daemon.StopAsync();
         await Daemon.RestartAsync();
         using var again = Daemon.Connect(ns);
-        await using var third = again.SubscribeEvents();
-        await third.Subscribed;
+        await using var third = await again.SubscribeEventsAsync();
         var marker2 = await again.ExecAsync("lives", ["true"]);
         await third.WaitForExitAsync("lives", marker2.Pid);
-        Assert.That(third.Events.Where(e => e.Pid != marker2.Pid).Select(e => $"{e.Type} {e.Pid}"), Is.Empty);
+        Assert.That(third.Sequence(), Is.EqualTo(new[] { (EventType.ExecAdded, "lives", marker2.Pid), (EventType.Exit, "lives", marker2.Pid) }));
 
         await again.RemoveAsync("lives");
         await again.Containers.DeleteAsync(new DeleteContainerRequest { Id = "ends" }, again.Options());
@@ -208,16 +234,16 @@ public sealed class RestartTests : DaemonFixture
         var shim = Probe.ShimPid(Daemon, Client.Namespace, "gone");
         await Daemon.KillAsync();
         Libc.Kill((int)pid, 9);
-        await Probe.UntilAsync(() => !Probe.IsAlive(pid), "the container to exit");
+        await Probe.ExitOfAsync((int)pid, "the container");
         await Daemon.RestartAsync();
 
         using var client = Daemon.Connect(Client.Namespace);
         var o = client.Options();
         Assert.That((await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "gone" }, o)).Task.Status, Is.EqualTo(Status.Stopped));
         var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "gone" }, o);
-        Assert.That(deleted.ExitStatus, Is.EqualTo(137u));
-        await Probe.UntilAsync(() => !Probe.IsAlive((uint)shim), "the shim to exit");
-        Leaks.AssertNone(Daemon, Client.Namespace);
+        KilledTask.AssertDeleted("gone", deleted, pid);
+        await Probe.ExitOfAsync(shim, "the shim");
+        await Leaks.AssertNoneAsync(Daemon, Client.Namespace);
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "gone" }, o);
     }
 
@@ -243,8 +269,7 @@ public sealed class RestartTests : DaemonFixture
         Assert.That((info.Status, info.Pid, info.Stdin, info.Stdout, info.Stderr),
             Is.EqualTo((Status.Running, pid, stdin.Path_, stdout.Path_, "")));
 
-        await using var events = client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await client.SubscribeEventsAsync();
         await input.WriteAsync("two\n"u8.ToArray());
         await input.FlushAsync();
         Assert.That((await events.WaitForExitAsync("talker", pid)).ExitStatus, Is.EqualTo(0u));
@@ -255,15 +280,29 @@ public sealed class RestartTests : DaemonFixture
     private static string Describe(IEnumerable<Containerd.Api.Types.Process> processes, uint pid) =>
         processes.SingleOrDefault(p => p.Pid == pid) is { } p ? $"{p.Status} {p.ExitStatus}" : "missing";
 
-    /// <summary>Runs `sleep 300` tasks, a few at a time; returns their init pids.</summary>
-    internal static async Task<Dictionary<string, uint>> RunManyAsync(DaemonClient client, IEnumerable<string> ids)
+    /// <summary>
+    /// Runs `sleep 300` tasks, a few at a time; returns their init pids. With <paramref name="logDir"/>,
+    /// each task's stdout and stderr go to files there (see <see cref="LogPath"/>).
+    /// </summary>
+    internal static async Task<Dictionary<string, uint>> RunManyAsync(DaemonClient client, IEnumerable<string> ids, string? logDir = null)
     {
         var pids = new Dictionary<string, uint>();
         foreach (var chunk in ids.Chunk(5))
         {
-            foreach (var (id, pid) in await Task.WhenAll(chunk.Select(async id => (id, await client.RunAsync(id, "sleep", "300")))))
+            foreach (var (id, pid) in await Task.WhenAll(chunk.Select(async id => (id, await RunAsync(id)))))
                 pids[id] = pid;
         }
         return pids;
+
+        async Task<uint> RunAsync(string id)
+        {
+            if (logDir is null)
+                return await client.RunAsync(id, "sleep", "300");
+            var pid = await client.CreateTaskAsync(id, ["sleep", "300"], stdout: LogPath(logDir, id, "out"), stderr: LogPath(logDir, id, "err"));
+            await client.Tasks.StartAsync(new StartRequest { ContainerId = id }, client.Options());
+            return pid;
+        }
     }
+
+    private static string LogPath(string dir, string id, string stream) => Path.Combine(dir, $"{id}.{stream}");
 }

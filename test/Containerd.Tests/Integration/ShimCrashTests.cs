@@ -7,6 +7,7 @@ using Containerd.Tests.Support;
 using Grpc.Core;
 using Status = Containerd.Api.Types.Status;
 using Task = System.Threading.Tasks.Task;
+using EventType = Containerd.Api.Types.Event.Types.EventType;
 
 namespace Containerd.Tests.Integration;
 
@@ -21,8 +22,7 @@ public sealed class ShimCrashTests : DaemonFixture
     public async Task KilledShimIsNoticedItsContainerRemovedAndItsTaskStopped()
     {
         var o = Client.Options();
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var pid = await Client.RunAsync("orphan", "sleep", "300");
         var exec = await Client.ExecAsync("orphan", ["sleep", "300"]);
         var shim = Probe.ShimPid(Daemon, Client.Namespace, "orphan");
@@ -62,8 +62,15 @@ public sealed class ShimCrashTests : DaemonFixture
                 Is.EqualTo(StatusCode.AlreadyExists));
         });
 
+        Assert.That(events.Sequence("orphan"), Is.EqualTo(new[]
+        {
+            (EventType.Create, "orphan", pid),
+            (EventType.Start, "orphan", pid),
+            (EventType.ExecAdded, "orphan", exec.Pid),
+            (EventType.Exit, "orphan", pid),
+        }), "the init's EXIT is published once, by the daemon, for the shim that cannot");
         var deleted = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "orphan" }, o);
-        Assert.That((deleted.ExitStatus, deleted.ExitedAt), Is.EqualTo((137u, exit.ExitedAt)));
+        await KilledTask.AssertOrphanDeletedAsync("orphan", deleted, pid, exit);
         Assert.That(Code(() => Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "orphan" }, o).ResponseAsync),
             Is.EqualTo(StatusCode.NotFound));
 
@@ -79,7 +86,7 @@ public sealed class ShimCrashTests : DaemonFixture
         var shim = Probe.ShimPid(Daemon, Client.Namespace, "lonely");
         await Daemon.KillAsync();
         Libc.Kill(shim, 9);
-        await Probe.UntilAsync(() => !Probe.IsAlive((uint)shim), "the shim to die");
+        await Probe.ExitOfAsync(shim, "the shim");
         Assert.That(Probe.IsAlive(pid), "a container outlives its shim");
         await Daemon.RestartAsync();
 
@@ -88,11 +95,11 @@ public sealed class ShimCrashTests : DaemonFixture
         Assert.That(Probe.IsAlive(pid), Is.False, "the restarted daemon removed the orphaned container");
         var info = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "lonely" }, o)).Task;
         Assert.That((info.Status, info.Pid), Is.EqualTo((Status.Stopped, pid)));
-        await using var events = client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await client.SubscribeEventsAsync();
         var exit = await events.WaitForExitAsync("lonely", pid);
         var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "lonely" }, o);
-        Assert.That((exit.ExitStatus, deleted.ExitStatus, deleted.ExitedAt), Is.EqualTo((137u, 137u, exit.ExitedAt)));
+        Assert.That(events.Sequence(), Is.EqualTo(new[] { (EventType.Exit, "lonely", pid) }), "the first subscriber gets the missed exit, once");
+        await KilledTask.AssertOrphanDeletedAsync("lonely", deleted, pid, exit);
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "lonely" }, o);
     }
 
@@ -105,30 +112,27 @@ public sealed class ShimCrashTests : DaemonFixture
         await Daemon.RestartAsync();
         using var client = Daemon.Connect(Client.Namespace);
         var o = client.Options();
-        await using var events = client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await client.SubscribeEventsAsync();
 
         Libc.Kill(Probe.ShimPid(Daemon, Client.Namespace, "adopted"), 9);
         var exit = await events.WaitForExitAsync("adopted", pid);
-        Assert.That(exit.ExitStatus, Is.EqualTo(137u));
         Assert.That((await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "adopted" }, o)).Task.Status, Is.EqualTo(Status.Stopped));
         var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "adopted" }, o);
-        Assert.That((deleted.ExitStatus, deleted.ExitedAt), Is.EqualTo((137u, exit.ExitedAt)));
+        Assert.That(events.Sequence(), Is.EqualTo(new[] { (EventType.Exit, "adopted", pid) }));
+        await KilledTask.AssertOrphanDeletedAsync("adopted", deleted, pid, exit);
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "adopted" }, o);
     }
 
     internal static async Task CreateStartKillDeleteAsync(DaemonClient client, string id, EventRecorder events)
     {
         var o = client.Options();
-        var request = new CreateRequest { ContainerId = id };
-        request.Rootfs.Add(OciSpecs.RootfsBind(TestPaths.Rootfs));
-        var pid = (await client.Tasks.CreateAsync(request, o)).Pid;
+        var pid = (await client.Tasks.CreateAsync(DaemonClient.CreateTaskRequest(id), o)).Pid;
         await client.Tasks.StartAsync(new StartRequest { ContainerId = id }, o);
         Assert.That((await client.Tasks.InfoAsync(new InfoRequest { ContainerId = id }, o)).Task.Status, Is.EqualTo(Status.Running));
         await client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9 }, o);
         var exit = await events.WaitForExitAsync(id, pid);
         var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, o);
-        Assert.That((exit.ExitStatus, deleted.ExitStatus), Is.EqualTo((137u, 137u)));
+        KilledTask.AssertDeleted(id, deleted, pid, exit);
     }
 
     /// <summary>When the daemon logged the shim of <paramref name="id"/> as exited, in ms after <paramref name="killedAt"/>.</summary>

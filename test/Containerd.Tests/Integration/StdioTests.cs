@@ -9,8 +9,7 @@ public sealed class StdioTests : DaemonFixture
     [Test]
     public async Task StdoutAndStderrAreKeptApart()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         using var stdout = new Fifo("stdout");
         using var stderr = new Fifo("stderr");
         var outText = stdout.StartReading();
@@ -28,8 +27,7 @@ public sealed class StdioTests : DaemonFixture
     [Test]
     public async Task StdinThenCloseStdinEndsCat()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         using var stdin = new Fifo("stdin");
         using var stdout = new Fifo("stdout");
         var outText = stdout.StartReading();
@@ -48,8 +46,7 @@ public sealed class StdioTests : DaemonFixture
     [Test]
     public async Task ExecStreamsItsOwnStdio()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         await Client.RunAsync("execio", "sleep", "300");
         using var stdin = new Fifo("stdin");
         using var stdout = new Fifo("stdout");
@@ -75,8 +72,7 @@ public sealed class StdioTests : DaemonFixture
     [Test]
     public async Task OutputToARegularFile()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var file = Path.Combine(Path.GetTempPath(), "ctd-out-" + Guid.NewGuid().ToString("N")[..8] + ".log");
         try
         {

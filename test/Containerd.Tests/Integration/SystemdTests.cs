@@ -59,7 +59,7 @@ public sealed class SystemdTests : DaemonFixture
 
         await Daemon.RestartAsync();
         using var again = Daemon.Connect(Client.Namespace);
-        await Task.WhenAll(ids.Select(again.RemoveAsync));
+        await Task.WhenAll(ids.Select(id => again.RemoveAsync(id)));
     }
 
     [Test]

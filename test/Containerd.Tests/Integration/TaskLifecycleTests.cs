@@ -13,8 +13,7 @@ public sealed class TaskLifecycleTests : DaemonFixture
     [Test]
     public async Task FullLifecycleWithEventsAndStatuses()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var o = Client.Options();
 
         var pid = await Client.CreateTaskAsync("life", ["sleep", "300"]);
@@ -70,11 +69,16 @@ public sealed class TaskLifecycleTests : DaemonFixture
         Assert.That(info.Task.Status, Is.EqualTo(Status.Stopped));
 
         var result = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "life" }, o);
-        Assert.Multiple(() =>
+        KilledTask.AssertDeleted("life", result, pid, exit);
+        Assert.That(events.Sequence(), Is.EqualTo(new[]
         {
-            Assert.That(result.ExitStatus, Is.EqualTo(137u));
-            Assert.That(result.ExitedAt.ToDateTime(), Is.EqualTo(exit.ExitedAt.ToDateTime()));
-        });
+            (EventType.Create, "life", pid),
+            (EventType.Start, "life", pid),
+            (EventType.ExecAdded, "life", exec.Pid),
+            (EventType.Exit, "life", exec.Pid),
+            (EventType.Paused, "life", pid),
+            (EventType.Exit, "life", pid),
+        }), "every step published once, in order (resume publishes nothing)");
 
         // The container record outlives its task.
         var container = await Client.Containers.GetAsync(new GetContainerRequest { Id = "life" }, o);
@@ -86,8 +90,7 @@ public sealed class TaskLifecycleTests : DaemonFixture
     [Test]
     public async Task ExitStatusOfAProcessThatEndsByItself()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var pid = await Client.RunAsync("selfexit", "sh", "-c", "exit 42");
         var exit = await events.WaitForExitAsync("selfexit", pid);
         Assert.That(exit.ExitStatus, Is.EqualTo(42u));
@@ -99,8 +102,7 @@ public sealed class TaskLifecycleTests : DaemonFixture
     [Test]
     public async Task KillAllAndKillOfAnExecPid()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var o = Client.Options();
         var pid = await Client.RunAsync("killer", "sleep", "300");
         var exec = await Client.ExecAsync("killer", ["sleep", "300"]);
@@ -113,15 +115,15 @@ public sealed class TaskLifecycleTests : DaemonFixture
 
         await Client.Tasks.KillAsync(new KillRequest { ContainerId = "killer", Signal = 9, All = true }, o);
         var exit = await events.WaitForExitAsync("killer", pid);
-        Assert.That(exit.ExitStatus, Is.EqualTo(137u));
-        await Client.RemoveAsync("killer");
+        var deleted = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "killer" }, o);
+        KilledTask.AssertDeleted("killer", deleted, pid, exit);
+        await Client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "killer" }, o);
     }
 
     [Test]
     public async Task ProcessesListsInitAndExecsWithTheirState()
     {
-        await using var events = Client.SubscribeEvents();
-        await events.Subscribed;
+        await using var events = await Client.SubscribeEventsAsync();
         var o = Client.Options();
         var pid = await Client.RunAsync("procs", "sleep", "300");
         var running = await Client.ExecAsync("procs", ["sleep", "300"]);

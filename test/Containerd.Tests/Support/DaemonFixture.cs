@@ -23,14 +23,22 @@ public abstract class DaemonFixture
     {
         if (Daemon is null)
             return;
+        // Both the leak check and the daemon's own teardown run; neither failure hides the other.
+        var leaks = await Leaks.WaitForNoneAsync(Daemon);
+        Exception? disposeFailure = null;
         try
-        {
-            Leaks.AssertNone(Daemon);
-        }
-        finally
         {
             await Daemon.DisposeAsync();
         }
+        catch (Exception e)
+        {
+            disposeFailure = e;
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(leaks, Is.Empty, "the fixture left behind:\n" + string.Join("\n", leaks));
+            Assert.That(disposeFailure, Is.Null, "stopping the daemon and removing its directory failed: " + disposeFailure);
+        });
     }
 
     [SetUp]
@@ -45,15 +53,17 @@ public abstract class DaemonFixture
     }
 
     [TearDown]
-    public void CheckNothingLeft()
+    public async Task CheckNothingLeftAsync()
     {
         var ns = Client.Namespace;
         Client.Dispose();
-        var leaks = Leaks.WaitForNone(Daemon, ns);
+        var leaks = await Leaks.WaitForNoneAsync(Daemon, ns);
         if (leaks.Count > 0)
         {
-            Leaks.ForceCleanup(Daemon);
-            Assert.Fail("the test left behind:\n" + string.Join("\n", leaks) + "\n--- daemon log tail ---\n" + Tail(Daemon.Log));
+            var unclean = Leaks.ForceCleanup(Daemon);
+            Assert.Fail("the test left behind:\n" + string.Join("\n", leaks)
+                + (unclean.Count > 0 ? "\n--- and the forced cleanup failed too ---\n" + string.Join("\n", unclean) : "")
+                + "\n--- daemon log tail ---\n" + Tail(Daemon.Log));
         }
     }
 

@@ -91,6 +91,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         info.UseShellExecute = false;
         // Never inherit a crash switch or a notify socket from the test's own environment.
         info.Environment.Remove("CONTAINERD_TEST_CRASH_AT");
+        info.Environment.Remove("CONTAINERD_TEST_HOLD_AT");
         info.Environment.Remove("NOTIFY_SOCKET");
         foreach (var (name, value) in options.Environment ?? new Dictionary<string, string>())
             info.Environment[name] = value;
@@ -218,26 +219,34 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     public DaemonClient Connect(string ns) => new(Address, ns);
 
+    /// <summary>
+    /// Stops the daemon, cleans up what it left and removes its directory; every step runs,
+    /// and what failed is thrown afterwards with its cause.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        var failures = new List<Exception>();
         try
         {
             await StopAsync();
         }
-        finally
+        catch (Exception e)
         {
-            Leaks.ForceCleanup(this);
-            _process?.Dispose();
-            try
-            {
-                Directory.Delete(Dir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            failures.Add(e);
         }
+        var unclean = Leaks.ForceCleanup(this);
+        if (unclean.Count > 0)
+            failures.Add(new InvalidOperationException("forced cleanup failed: " + string.Join("; ", unclean)));
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failures.Add(new IOException($"removing {Dir}: {e.Message}", e));
+        }
+        if (failures.Count > 0)
+            throw new AggregateException($"tearing down the daemon in {Dir} failed: " + string.Join("; ", failures.Select(f => f.Message)), failures);
     }
 }

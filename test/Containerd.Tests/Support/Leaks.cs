@@ -44,42 +44,72 @@ public static class Leaks
         return found;
     }
 
-    public static void AssertNone(DaemonProcess daemon, string? ns = null)
+    public static async Task AssertNoneAsync(DaemonProcess daemon, string? ns = null, CancellationToken cancellationToken = default)
     {
-        var leaks = WaitForNone(daemon, ns);
+        var leaks = await WaitForNoneAsync(daemon, ns, cancellationToken);
         Assert.That(leaks, Is.Empty, "left behind:\n" + string.Join("\n", leaks));
     }
 
-    /// <summary>Shims exit just after Delete returns; give them a moment before calling anything a leak.</summary>
-    public static IReadOnlyList<string> WaitForNone(DaemonProcess daemon, string? ns = null)
+    /// <summary>
+    /// Shims exit just after Delete returns: awaits each remaining shim's exit (one bounded wait
+    /// per pid) before calling anything a leak, all within one overall deadline.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> WaitForNoneAsync(DaemonProcess daemon, string? ns = null, CancellationToken cancellationToken = default)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
         {
             var leaks = Find(daemon, ns);
-            if (leaks.Count == 0 || DateTime.UtcNow > deadline)
+            var left = deadline - DateTime.UtcNow;
+            if (leaks.Count == 0 || left <= TimeSpan.Zero)
                 return leaks;
-            Thread.Sleep(100);
+            var shims = ShimPids(daemon.Dir, ns).Select(s => s.Pid).ToList();
+            if (shims.Count > 0)
+            {
+                await ProcessExit.WaitAllAsync(shims, left, cancellationToken);
+                continue;
+            }
+            // An exited shim is a zombie until the daemon reaps it: that, too, can be awaited.
+            var zombies = ZombiePids(daemon).ToList();
+            if (zombies.Count > 0)
+            {
+                await Task.WhenAll(zombies.Select(pid => ProcessExit.WaitGoneAsync(pid, left, cancellationToken)));
+                continue;
+            }
+            // What remains is what a shim's exit leaves for the daemon to finish (its socket, its
+            // bundle): nothing signals that to an outsider, so look again shortly, within the deadline.
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
         }
     }
 
-    /// <summary>Kills and unmounts whatever a failed test left, so one failure does not spoil the next test.</summary>
-    public static void ForceCleanup(DaemonProcess daemon)
+    /// <summary>
+    /// Kills and unmounts whatever a failed test left, so one failure does not spoil the next
+    /// test. Returns what it could not clean up, with the tools' own words, for the failure message.
+    /// </summary>
+    public static IReadOnlyList<string> ForceCleanup(DaemonProcess daemon)
     {
+        var problems = new List<string>();
         foreach (var shim in ShimPids(daemon.Dir, null))
-            Libc.Kill(shim.Pid, 9);
+        {
+            if (Libc.Kill(shim.Pid, 9) != 0 && Libc.LastError != Libc.ESRCH)
+                problems.Add($"kill -9 shim {shim.Pid}: {Libc.ErrorText(Libc.LastError)}");
+        }
         var runcRoot = Path.Combine(daemon.StateDir, "runc");
         if (Directory.Exists(runcRoot))
         {
             foreach (var nsRoot in Directory.EnumerateDirectories(runcRoot))
             {
                 foreach (var id in Directory.EnumerateDirectories(nsRoot).Select(Path.GetFileName))
-                    Run("runc", "--root", nsRoot, "delete", "--force", id!);
+                    problems.AddRange(Failure(RunChecked("runc", "--root", nsRoot, "delete", "--force", id!)));
             }
         }
         foreach (var mount in MountsUnder(daemon.Dir).OrderByDescending(m => m.Length))
-            Run("umount", "-l", mount);
+            problems.AddRange(Failure(RunChecked("umount", "-l", mount)));
+        return problems;
     }
+
+    private static IEnumerable<string> Failure((string Command, int Code, string Output) run) =>
+        run.Code == 0 ? [] : [$"{run.Command} exited with {run.Code}: {run.Output}"];
 
     public static IEnumerable<(int Pid, string CommandLine)> ShimPids(string daemonDir, string? ns)
     {
@@ -131,7 +161,12 @@ public static class Leaks
     /// shims and for runc containers (runc keeps its state while a container lives).
     /// </para>
     /// </summary>
-    public static IEnumerable<string> Zombies(DaemonProcess daemon)
+    public static IEnumerable<string> Zombies(DaemonProcess daemon) =>
+        ZombieProcesses(daemon).Select(z => $"{z.Pid} {z.Name} (parent {z.Parent})");
+
+    private static IEnumerable<int> ZombiePids(DaemonProcess daemon) => ZombieProcesses(daemon).Select(z => z.Pid);
+
+    private static IEnumerable<(int Pid, string Name, int Parent)> ZombieProcesses(DaemonProcess daemon)
     {
         var parents = ShimPids(daemon.Dir, null).Select(s => s.Pid).ToHashSet();
         if (daemon.Pid > 0)
@@ -152,7 +187,7 @@ public static class Leaks
             var close = stat.LastIndexOf(')');
             var rest = stat[(close + 2)..].Split(' ');
             if (rest[0] == "Z" && parents.Contains(int.Parse(rest[1])))
-                yield return $"{pid} {stat[..(close + 1)]} (parent {rest[1]})";
+                yield return (pid, stat[..(close + 1)], int.Parse(rest[1]));
         }
     }
 
@@ -179,15 +214,18 @@ public static class Leaks
 
     private static bool IsFifo(string path) => Run("stat", "-c", "%F", path).Trim() == "fifo";
 
-    public static string Run(string file, params string[] args)
+    public static string Run(string file, params string[] args) => RunChecked(file, args).Output;
+
+    private static (string Command, int Code, string Output) RunChecked(string file, params string[] args)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEnd();
-        process.StandardError.ReadToEnd();
         process.WaitForExit();
-        return output;
+        var command = string.Join(' ', args.Prepend(file));
+        return (command, process.ExitCode, process.ExitCode == 0 ? output : (output + stderr.Result).Trim());
     }
 }

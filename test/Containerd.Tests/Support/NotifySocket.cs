@@ -13,6 +13,9 @@ public sealed class NotifySocket : IDisposable
     private readonly List<(string Message, DateTime At)> _received = [];
     private readonly Task _pump;
 
+    // Completed (and replaced) under the lock of _received each time a datagram arrives.
+    private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public NotifySocket(string path)
     {
         Path_ = path;
@@ -34,11 +37,13 @@ public sealed class NotifySocket : IDisposable
         }
     }
 
-    public async Task<DateTime> WaitForAsync(string message, TimeSpan timeout)
+    /// <summary>The time <paramref name="message"/> arrived: at once if it has, else as soon as it does.</summary>
+    public async Task<DateTime> WaitForAsync(string message, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        while (true)
         {
+            Task arrived;
             lock (_received)
             {
                 foreach (var (text, at) in _received)
@@ -46,10 +51,18 @@ public sealed class NotifySocket : IDisposable
                     if (text == message)
                         return at;
                 }
+                arrived = _arrived.Task;
             }
-            await Task.Delay(5);
+            var left = deadline - DateTime.UtcNow;
+            try
+            {
+                await arrived.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException($"no {message} on {Path_} within {timeout.TotalSeconds} s; got: {string.Join(", ", Received.Select(r => r.Message))}");
+            }
         }
-        throw new TimeoutException($"no {message} on {Path_}; got: {string.Join(", ", Received.Select(r => r.Message))}");
     }
 
     private async Task ReceiveAsync()
@@ -71,6 +84,9 @@ public sealed class NotifySocket : IDisposable
             {
                 foreach (var line in Encoding.UTF8.GetString(buffer, 0, n).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                     _received.Add((line, now));
+                // Wakes every waiter to look again; later ones wait on the next datagram.
+                _arrived.TrySetResult();
+                _arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
         }
     }

@@ -1,0 +1,113 @@
+using Containerd.Api.Shim;
+using Containerd.Daemon.Containers;
+using Containerd.Daemon.Shims;
+using Containerd.Shared.Tasks;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using ExecutionApi = Containerd.Api.Execution;
+using Types = Containerd.Api.Types;
+
+namespace Containerd.Daemon.Tasks;
+
+/// <summary>
+/// A task whose shim runs: every call is forwarded to the shim, whose status
+/// codes and messages reach the client unchanged. Holds the shim connection,
+/// the event pump and the init's stdio (which a restarted daemon learns from
+/// the shim). When the shim dies, <see cref="TaskLifecycle"/> replaces it with
+/// a <see cref="StoppedTask"/>.
+/// </summary>
+public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, EventPump events) : ITask
+{
+    private static readonly TimeSpan ListStateTimeout = TimeSpan.FromSeconds(5);
+
+    public string Namespace => Shim.Namespace;
+
+    public string Id => Shim.Id;
+
+    public uint InitPid { get; } = initPid;
+
+    public Stdio Stdio { get; } = stdio;
+
+    public ShimConnection Shim { get; } = shim;
+
+    public EventPump Events { get; } = events;
+
+    public async Task<Types.Task> DescribeAsync(Any? spec, CancellationToken cancellationToken)
+    {
+        var state = await Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), cancellationToken).ConfigureAwait(false);
+        return Describe(state, spec);
+    }
+
+    public async Task<Types.Task> DescribeForListAsync(Any? spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var state = await Shim.CallAsync((c, o) => c.StateAsync(new Empty(), o), cancellationToken, ListStateTimeout)
+                .ConfigureAwait(false);
+            return Describe(state, spec);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            // One dead or hung shim must not hide the other tasks; it shows as UNKNOWN.
+            return TaskReplies.Task(Id, InitPid, Types.Status.Unknown, stdio: null, spec);
+        }
+    }
+
+    public Task<Empty> StartAsync(CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.StartAsync(new Empty(), o), cancellationToken);
+
+    public Task<Empty> KillAsync(ExecutionApi.KillRequest request, CancellationToken cancellationToken)
+    {
+        var kill = new ShimKillRequest { Signal = request.Signal };
+        switch (request.PidOrAllCase)
+        {
+            case ExecutionApi.KillRequest.PidOrAllOneofCase.All:
+                kill.All = request.All;
+                break;
+            case ExecutionApi.KillRequest.PidOrAllOneofCase.Pid:
+                kill.Pid = request.Pid;
+                break;
+        }
+        return Shim.CallAsync((c, o) => c.KillAsync(kill, o), cancellationToken);
+    }
+
+    public async Task<uint> ExecAsync(ExecutionApi.ExecRequest request, CancellationToken cancellationToken)
+    {
+        SpecJson.RequireObject(request.Spec, $"exec in task \"{Id}\"");
+        var exec = new ShimExecRequest
+        {
+            Spec = request.Spec.Value,
+            Stdio = new Stdio { Stdin = request.Stdin, Stdout = request.Stdout, Stderr = request.Stderr, Terminal = request.Terminal },
+        };
+        var started = await Shim.CallAsync((c, o) => c.ExecAsync(exec, o), cancellationToken).ConfigureAwait(false);
+        return started.Pid;
+    }
+
+    public async Task<ExecutionApi.DeleteResponse> DeleteProcessAsync(uint pid, CancellationToken cancellationToken)
+    {
+        var deleted = await Shim.CallAsync(
+            (c, o) => c.DeleteProcessAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken).ConfigureAwait(false);
+        return new ExecutionApi.DeleteResponse { ContainerId = Id, ExitStatus = deleted.ExitStatus, ExitedAt = deleted.ExitedAt };
+    }
+
+    public Task<Empty> CloseStdinAsync(uint pid, CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.CloseStdinAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken);
+
+    public Task<Empty> PauseAsync(CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), cancellationToken);
+
+    public Task<Empty> ResumeAsync(CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.ResumeAsync(new Empty(), o), cancellationToken);
+
+    public async Task<IReadOnlyList<Types.Process>> ProcessesAsync(CancellationToken cancellationToken)
+    {
+        var listed = await Shim.CallAsync((c, o) => c.ProcessesAsync(new Empty(), o), cancellationToken).ConfigureAwait(false);
+        return listed.Processes;
+    }
+
+    private Types.Task Describe(ShimStateResponse state, Any? spec)
+    {
+        var init = state.Init;
+        return TaskReplies.Task(Id, init?.Pid ?? InitPid, init?.Status ?? Types.Status.Unknown, init?.Stdio, spec);
+    }
+}

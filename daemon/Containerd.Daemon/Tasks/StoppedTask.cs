@@ -1,0 +1,67 @@
+using Containerd.Api.Shim;
+using Containerd.Daemon.Hosting;
+using Containerd.Shared.Tasks;
+using Google.Protobuf.WellKnownTypes;
+using ExecutionApi = Containerd.Api.Execution;
+using Types = Containerd.Api.Types;
+
+namespace Containerd.Daemon.Tasks;
+
+/// <summary>
+/// A task whose shim died: everything it held is already removed, and the
+/// daemon answers for it from its <see cref="TaskTombstone"/> the way a shim
+/// answers for a stopped task (Info/List STOPPED, Kill and DeleteProcess
+/// NotFound, Exec/Start/Pause/Resume FailedPrecondition), so clients still
+/// learn how it ended, until Delete removes it.
+/// </summary>
+public sealed class StoppedTask(string @namespace, string id, uint initPid, Stdio stdio, TaskTombstone tombstone) : ITask
+{
+    public string Namespace { get; } = @namespace;
+
+    public string Id { get; } = id;
+
+    public uint InitPid { get; } = initPid;
+
+    public Stdio Stdio { get; } = stdio;
+
+    public TaskTombstone Tombstone { get; } = tombstone;
+
+    public Task<Types.Task> DescribeAsync(Any? spec, CancellationToken cancellationToken) =>
+        Task.FromResult(TaskReplies.Task(Id, InitPid, Types.Status.Stopped, Stdio, spec));
+
+    public Task<Types.Task> DescribeForListAsync(Any? spec, CancellationToken cancellationToken) =>
+        DescribeAsync(spec, cancellationToken);
+
+    public Task<Empty> StartAsync(CancellationToken cancellationToken) => Refused("start");
+
+    /// <summary>As the shim answers for a finished process.</summary>
+    public Task<Empty> KillAsync(ExecutionApi.KillRequest request, CancellationToken cancellationToken) =>
+        Task.FromException<Empty>(
+            request.PidOrAllCase == ExecutionApi.KillRequest.PidOrAllOneofCase.Pid && request.Pid != 0 && request.Pid != InitPid
+                ? ProcessNotFound(request.Pid)
+                : RpcErrors.NotFound($"cannot kill task \"{Id}\": process already finished"));
+
+    public Task<uint> ExecAsync(ExecutionApi.ExecRequest request, CancellationToken cancellationToken) =>
+        Task.FromException<uint>(RpcErrors.FailedPrecondition($"cannot exec in task \"{Id}\": it is stopped"));
+
+    public Task<ExecutionApi.DeleteResponse> DeleteProcessAsync(uint pid, CancellationToken cancellationToken) =>
+        Task.FromException<ExecutionApi.DeleteResponse>(ProcessNotFound(pid));
+
+    /// <summary>The init's stdin went with its shim, so closing it succeeds; any other pid is unknown.</summary>
+    public Task<Empty> CloseStdinAsync(uint pid, CancellationToken cancellationToken) =>
+        pid == 0 || pid == InitPid ? Task.FromResult(new Empty()) : Task.FromException<Empty>(ProcessNotFound(pid));
+
+    public Task<Empty> PauseAsync(CancellationToken cancellationToken) => Refused("pause");
+
+    public Task<Empty> ResumeAsync(CancellationToken cancellationToken) => Refused("resume");
+
+    public Task<IReadOnlyList<Types.Process>> ProcessesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Types.Process>>(
+            [TaskReplies.Process(InitPid, Types.Status.Stopped, Tombstone.ExitStatus, Stdio)]);
+
+    private Task<Empty> Refused(string verb) =>
+        Task.FromException<Empty>(RpcErrors.FailedPrecondition($"cannot {verb} task \"{Id}\": it is stopped"));
+
+    private Grpc.Core.RpcException ProcessNotFound(uint pid) =>
+        RpcErrors.NotFound($"process {pid} not found in container \"{Id}\"");
+}

@@ -1,0 +1,26 @@
+using Status = Containerd.Api.Types.Status;
+
+namespace Containerd.Shim.Process;
+
+internal sealed class InitRunningState : InitState
+{
+    public static readonly InitRunningState Instance = new();
+
+    private InitRunningState()
+    {
+    }
+
+    public override Status Status => Status.Running;
+
+    public override string Name => "running";
+
+    public override async Task PauseAsync(InitProcess init)
+    {
+        await init.RunRuntimeAsync(runtime => runtime.PauseAsync(), "pause").ConfigureAwait(false);
+        init.MoveTo(InitPausedState.Instance);
+    }
+
+    public override void CheckExec(InitProcess init)
+    {
+    }
+}
