@@ -59,7 +59,7 @@ public sealed class DamagedMetadataTests
         await after.RemoveAsync("survivor");
         for (var i = 0; i < 40; i++)
             await after.Containers.DeleteAsync(new DeleteContainerRequest { Id = $"filler{i}" }, after.Options());
-        Leaks.AssertNone(daemon);
+        await Leaks.AssertNoneAsync(daemon);
     }
 
     [Test]
