@@ -140,6 +140,8 @@ public sealed class DamagedMetadataTests
         var before = daemon.Log.Length;
         var error = Assert.ThrowsAsync<InvalidOperationException>(() => daemon.RestartAsync());
         Assert.That(error!.Message, Does.Contain("exited with 1"));
+        // The exit can be seen before its last stderr line was read: wait for the streams to end.
+        await daemon.WaitForExitAsync(TimeSpan.FromSeconds(10));
         return daemon.Log[before..];
     }
 
