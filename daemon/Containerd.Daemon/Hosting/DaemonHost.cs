@@ -27,6 +27,10 @@ public static class DaemonHost
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode Traversable = OwnerOnly | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
     private const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    // Two names, so a daemon whose --root and --state are one directory does not lock itself out.
+    private const string StateLockFile = "daemon.lock";
+    private const string RootLockFile = "root.lock";
+    private const int MaxMessageBytes = 16 * 1024 * 1024;
 
     public static async Task<int> RunAsync(DaemonOptions options, CancellationToken cancellationToken)
     {
@@ -47,21 +51,24 @@ public static class DaemonHost
         EnsureDirectory(Path.Combine(options.State, "tasks"), OwnerOnly);
         EnsureDirectory(options.Root, OwnerOnly);
 
-        // Two daemons sharing one state directory would clean up each other's tasks.
-        // .NET takes an flock for FileShare.None, held for the life of the stream.
-        FileStream stateLock;
-        try
-        {
-            stateLock = new FileStream(Path.Combine(options.State, "daemon.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
+        // Two daemons sharing one state directory would clean up each other's
+        // tasks; two sharing one root would edit each other's records.
+        var stateLock = DirectoryLock.TryAcquire(options.State, StateLockFile);
+        if (stateLock is null)
         {
             await Console.Error.WriteLineAsync(
                 $"containerd: another daemon is using the state directory {options.State}").ConfigureAwait(false);
             return 1;
         }
-
-        await using (stateLock.ConfigureAwait(false))
+        await using var stateHeld = stateLock.ConfigureAwait(false);
+        var rootLock = DirectoryLock.TryAcquire(options.Root, RootLockFile);
+        if (rootLock is null)
+        {
+            await Console.Error.WriteLineAsync(
+                $"containerd: another daemon is using the root directory {options.Root}").ConfigureAwait(false);
+            return 1;
+        }
+        await using (rootLock.ConfigureAwait(false))
         {
             var refusal = await SocketGuard.PrepareAsync(options.Address, cancellationToken).ConfigureAwait(false);
             if (refusal is not null)
@@ -171,6 +178,9 @@ public static class DaemonHost
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpc(grpc =>
         {
+            // As containerd: specs and process lists can be large.
+            grpc.MaxReceiveMessageSize = MaxMessageBytes;
+            grpc.MaxSendMessageSize = MaxMessageBytes;
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.EnableDetailedErrors = false;
         });
@@ -179,6 +189,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(layout);
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
+        builder.Services.AddHostedService<MetadataFileWatch>();
         builder.Services.AddSingleton<ContainerLocks>();
         builder.Services.AddSingleton<EventExchange>(services => new EventExchange(logger: services.GetRequiredService<ILogger<EventExchange>>()));
         builder.Services.AddSingleton<TaskRegistry>();

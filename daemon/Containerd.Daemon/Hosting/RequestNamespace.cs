@@ -9,8 +9,10 @@ public static class RequestNamespace
     public static string Of(ServerCallContext context)
     {
         var value = context.RequestHeaders.GetValue(Namespaces.Header);
+        // As containerd: a namespaced call without a namespace is refused, never
+        // silently sent to "default" (ctr sends "default" itself).
         if (string.IsNullOrEmpty(value))
-            return Namespaces.Default;
+            throw RpcErrors.FailedPrecondition($"namespace is required: set the {Namespaces.Header} header");
         var problem = Identifier.Problem("namespace", value);
         if (problem is not null)
             throw RpcErrors.InvalidArgument(problem);

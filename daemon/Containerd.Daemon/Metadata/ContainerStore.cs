@@ -14,12 +14,15 @@ public sealed class ContainerStore
 {
     private const int SchemaVersion = 1;
     private const int SqliteConstraint = 19;
+    private const int SqliteCorrupt = 11;
+    private const int SqliteNotADatabase = 26;
     private const string Columns = "id, labels, image, runtime, spec_type_url, spec_value, rootfs, created_at, updated_at";
 
     private readonly string _connectionString;
 
     public ContainerStore(string databasePath)
     {
+        DatabasePath = databasePath;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
@@ -29,29 +32,57 @@ public sealed class ContainerStore
         }.ToString();
     }
 
-    /// <summary>Creates the schema; run once before serving.</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>
+    /// Checks the file's integrity, then creates the schema; run once before serving.
+    /// WAL with synchronous=FULL (set on every connection, see <see cref="OpenAsync"/>):
+    /// a kill -9 or a power loss leaves every committed record and no torn page,
+    /// so a Create that answered OK is on disk.
+    /// </summary>
+    /// <exception cref="MetadataDamagedException">The file is not a database or fails its check.</exception>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var problem = await QuickCheckAsync(connection, cancellationToken).ConfigureAwait(false);
+            if (problem is not null)
+                throw new MetadataDamagedException(DatabasePath, problem);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE IF NOT EXISTS containers (
+                    namespace     TEXT    NOT NULL,
+                    id            TEXT    NOT NULL,
+                    labels        TEXT    NOT NULL,
+                    image         TEXT    NOT NULL,
+                    runtime       TEXT    NOT NULL,
+                    spec_type_url TEXT    NOT NULL,
+                    spec_value    BLOB    NOT NULL,
+                    rootfs        TEXT    NOT NULL,
+                    created_at    INTEGER NOT NULL,
+                    updated_at    INTEGER NOT NULL,
+                    PRIMARY KEY (namespace, id)
+                ) WITHOUT ROWID;
+                PRAGMA user_version = {SchemaVersion};
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteCorrupt or SqliteNotADatabase)
+        {
+            throw new MetadataDamagedException(DatabasePath, e.Message);
+        }
+    }
+
+    /// <summary>Null when <c>PRAGMA quick_check</c> says ok, else its first complaint.</summary>
+    private static async Task<string?> QuickCheckAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
         await using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS containers (
-                namespace     TEXT    NOT NULL,
-                id            TEXT    NOT NULL,
-                labels        TEXT    NOT NULL,
-                image         TEXT    NOT NULL,
-                runtime       TEXT    NOT NULL,
-                spec_type_url TEXT    NOT NULL,
-                spec_value    BLOB    NOT NULL,
-                rootfs        TEXT    NOT NULL,
-                created_at    INTEGER NOT NULL,
-                updated_at    INTEGER NOT NULL,
-                PRIMARY KEY (namespace, id)
-            ) WITHOUT ROWID;
-            PRAGMA user_version = {SchemaVersion};
-            """;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.CommandText = "PRAGMA quick_check(1)";
+        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        // SQLite's report spans lines; the operator's message is one.
+        return result == "ok" ? null : "quick_check: " + string.Join(' ', (result ?? "no answer").Split('\n', StringSplitOptions.TrimEntries));
     }
 
     public async Task<Container?> GetAsync(string @namespace, string id, CancellationToken cancellationToken)
@@ -129,6 +160,10 @@ public sealed class ContainerStore
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // Per connection: SQLite does not store it in the file.
+            await using var durable = connection.CreateCommand();
+            durable.CommandText = "PRAGMA synchronous = FULL";
+            await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch

@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Containerd.Daemon.Native;
 
 /// <summary>
-/// .NET cannot tell a unix socket from a regular file; lstat can. Used so the
-/// daemon only ever removes a stale *socket* at its address, never a file
-/// someone put there.
+/// What .NET does not tell about a path and lstat does: whether it is a unix
+/// socket (so the daemon only ever removes a stale *socket* at its address,
+/// never a file someone put there), and its inode (so a replaced file is noticed).
 /// </summary>
 public static partial class FileType
 {
@@ -14,6 +14,14 @@ public static partial class FileType
 
     [LibraryImport("libc", EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int LStat(string path, byte* buffer);
+
+    /// <summary>The inode number of <paramref name="path"/> (not following symlinks), or null when it does not exist.</summary>
+    public static unsafe ulong? Inode(string path)
+    {
+        // st_ino follows the 8-byte st_dev on both x86_64 and arm64.
+        var buffer = stackalloc byte[256];
+        return LStat(path, buffer) == 0 ? *(ulong*)(buffer + 8) : null;
+    }
 
     /// <summary>True when <paramref name="path"/> exists and is a unix socket (not following symlinks).</summary>
     public static unsafe bool IsSocket(string path)
