@@ -56,12 +56,13 @@ public static class DaemonCommand
         command.Subcommands.Add(ConfigCommand());
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var configPath = parse.GetValue(config);
-            DaemonConfig file;
+            var flags = DaemonFlags.From(parse);
+            var configPath = Path.GetFullPath(flags.Config ?? DaemonConfig.DefaultPath);
+            DaemonConfig settings;
             try
             {
-                file = await ConfigFile.LoadAsync(
-                    Path.GetFullPath(configPath ?? DaemonConfig.DefaultPath), required: configPath is not null, cancellationToken).ConfigureAwait(false);
+                var file = await ConfigFile.LoadAsync(configPath, required: flags.Config is not null, cancellationToken).ConfigureAwait(false);
+                settings = flags.ApplyTo(file);
             }
             catch (ConfigFileException e)
             {
@@ -69,23 +70,19 @@ public static class DaemonCommand
                 return ConfigError;
             }
 
-            var levelName = parse.GetValue(logLevel) ?? file.LogLevel;
-            var runtimeName = parse.GetValue(runtime) ?? file.Runtime;
             var options = new DaemonOptions(
-                Address: Path.GetFullPath(parse.GetValue(address) ?? file.Address),
-                Root: Path.GetFullPath(parse.GetValue(root) ?? file.Root),
-                State: Path.GetFullPath(parse.GetValue(state) ?? file.State),
-                Runtime: ExecutableLookup.Find(runtimeName) ?? runtimeName,
-                Shim: ResolveShim(parse.GetValue(shim) ?? file.Shim),
-                LogLevel: ParseLevel(levelName),
-                LogLevelName: levelName,
+                Address: Path.GetFullPath(settings.Address),
+                Root: Path.GetFullPath(settings.Root),
+                State: Path.GetFullPath(settings.State),
+                Runtime: ExecutableLookup.Find(settings.Runtime) ?? settings.Runtime,
+                Shim: ResolveShim(settings.Shim),
+                LogLevel: ParseLevel(settings.LogLevel),
+                LogLevelName: settings.LogLevel,
                 CrashAt: Environment.GetEnvironmentVariable(CrashPoints.EnvironmentVariable) is { Length: > 0 } step ? step : null,
                 HoldAt: Environment.GetEnvironmentVariable(CrashPoints.HoldEnvironmentVariable) is { Length: > 0 } hold ? hold : null)
             {
-                Timeouts = file.Timeouts,
-                ConfigFile = configPath is not null || File.Exists(DaemonConfig.DefaultPath)
-                    ? Path.GetFullPath(configPath ?? DaemonConfig.DefaultPath)
-                    : null,
+                Timeouts = settings.Timeouts,
+                ConfigFile = File.Exists(configPath) ? configPath : null,
             };
             if (options.CrashAt is { } crashAt && !CrashPoints.All.Contains(crashAt))
             {
