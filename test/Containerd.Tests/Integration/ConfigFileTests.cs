@@ -154,6 +154,38 @@ public sealed class ConfigFileTests
         Assert.That(await daemon.StopAsync(), Is.EqualTo(0), daemon.Log);
     }
 
+    [Test]
+    public async Task Make_install_writes_the_default_file_only_where_there_is_none_and_keeps_an_edited_one()
+    {
+        var destdir = Path.Combine(_dir, "destdir");
+        var config = Path.Combine(destdir, "etc/containerd-cs/config.toml");
+        var (_, defaults, _) = await RunAsync("config", "default");
+
+        await MakeAsync("install", destdir);
+        Assert.That(File.ReadAllText(config), Is.EqualTo(defaults));
+
+        var edited = defaults.Replace("log_level = \"info\"", "log_level = \"debug\"", StringComparison.Ordinal);
+        File.WriteAllText(config, edited);
+        await MakeAsync("install", destdir);
+        Assert.That(File.ReadAllText(config), Is.EqualTo(edited), "install never replaces an operator's file");
+
+        await MakeAsync("uninstall", destdir);
+        Assert.That(File.ReadAllText(config), Is.EqualTo(edited), "uninstall keeps an edited file");
+    }
+
+    private static async Task MakeAsync(string target, string destdir)
+    {
+        var info = new ProcessStartInfo("make") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-s", "-C", TestPaths.RepoRoot, target, "DESTDIR=" + destdir, "BIN=" + TestPaths.BinDir })
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.That(process.ExitCode, Is.EqualTo(0), $"make {target}: {await stdout}{await stderr}");
+    }
+
     private string Write(string name, string text)
     {
         var path = Path.Combine(_dir, name);
