@@ -26,6 +26,7 @@ LIBDIR := $(PREFIX)/lib/containerd-cs
 BINDIR := $(PREFIX)/bin
 DOCDIR := $(PREFIX)/share/doc/containerd-cs
 UNITDIR ?= /etc/systemd/system
+CONFDIR ?= /etc/containerd-cs
 UNIT := containerd-cs.service
 # systemctl only for a real install on a host that runs systemd.
 SYSTEMCTL := $(if $(DESTDIR),:,$(if $(wildcard /run/systemd/system),systemctl,:))
@@ -85,12 +86,20 @@ install:
 	sed -e 's#/usr/local/#$(PREFIX)/#g' scripts/$(UNIT) > $(DESTDIR)$(UNITDIR)/$(UNIT)
 	chmod 0644 $(DESTDIR)$(UNITDIR)/$(UNIT)
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@# The default configuration only where there is none: an operator's file is never replaced.
+	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	[ -e $(DESTDIR)$(CONFDIR)/config.toml ] || \
+		{ $(BIN)/containerd config default > $(DESTDIR)$(CONFDIR)/config.toml && chmod 0644 $(DESTDIR)$(CONFDIR)/config.toml; }
 	$(SYSTEMCTL) daemon-reload
 
 # Removes exactly what install put there; running containers are not touched.
 uninstall:
 	-$(SYSTEMCTL) disable --now $(UNIT)
 	rm -f $(DESTDIR)$(UNITDIR)/$(UNIT)
+	@# The configuration goes only while it is still the unedited default install wrote.
+	if [ -f $(DESTDIR)$(CONFDIR)/config.toml ] && [ -x $(DESTDIR)$(LIBDIR)/containerd ] && \
+		$(DESTDIR)$(LIBDIR)/containerd config default | cmp -s - $(DESTDIR)$(CONFDIR)/config.toml; then \
+		rm -f $(DESTDIR)$(CONFDIR)/config.toml; rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; fi
 	for link in containerd-cs ctr-cs; do \
 		[ ! -L $(DESTDIR)$(BINDIR)/$$link ] || rm -f $(DESTDIR)$(BINDIR)/$$link; done
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)

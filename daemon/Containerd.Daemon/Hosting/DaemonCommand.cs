@@ -1,91 +1,122 @@
 using System.CommandLine;
+using Containerd.Daemon.Config;
 using Microsoft.Extensions.Logging;
 
 namespace Containerd.Daemon.Hosting;
 
-/// <summary>The command line of the daemon.</summary>
+/// <summary>
+/// The command line of the daemon. Settings come from built-in defaults, then the
+/// configuration file, then flags: a flag given on the command line always wins.
+/// </summary>
 public static class DaemonCommand
 {
-    // Defaults differ from a real containerd's (/run/containerd, /var/lib/containerd)
-    // so both can run on one host.
-    public const string DefaultAddress = "/run/containerd-cs/containerd.sock";
-    public const string DefaultRoot = "/var/lib/containerd-cs";
-    public const string DefaultState = "/run/containerd-cs";
     public const string ShimName = "containerd-shim";
 
-    private static readonly string[] LevelNames = ["debug", "info", "warning", "error"];
+    // Exit code for a configuration the daemon refuses (file or environment), as for bad flags.
+    private const int ConfigError = 2;
 
     public static RootCommand Create()
     {
-        var address = new Option<string>("--address", "-a")
+        var defaults = DaemonConfig.Default;
+        var config = new Option<string?>("--config", "-c")
         {
-            Description = "Unix socket the gRPC API listens on",
-            DefaultValueFactory = _ => DefaultAddress,
+            Description = $"Configuration file (default {DaemonConfig.DefaultPath}; that one may be absent)",
         };
-        var root = new Option<string>("--root")
+        // No defaults on the flags: an absent flag leaves the file's value (or the built-in default).
+        var address = new Option<string?>("--address", "-a")
         {
-            Description = "Directory for persistent data (metadata database)",
-            DefaultValueFactory = _ => DefaultRoot,
+            Description = $"Unix socket the gRPC API listens on (default {defaults.Address})",
         };
-        var state = new Option<string>("--state")
+        var root = new Option<string?>("--root")
         {
-            Description = "Directory for runtime data (task bundles, shim sockets, runc state)",
-            DefaultValueFactory = _ => DefaultState,
+            Description = $"Directory for persistent data (metadata database) (default {defaults.Root})",
         };
-        var runtime = new Option<string>("--runtime")
+        var state = new Option<string?>("--state")
         {
-            Description = "OCI runtime binary used for the default runtime (resolved on PATH)",
-            DefaultValueFactory = _ => "runc",
+            Description = $"Directory for runtime data (task bundles, shim sockets, runc state) (default {defaults.State})",
+        };
+        var runtime = new Option<string?>("--runtime")
+        {
+            Description = $"OCI runtime binary used for the default runtime (resolved on PATH) (default {defaults.Runtime})",
         };
         var shim = new Option<string?>("--shim")
         {
             Description = $"Shim binary (default: {ShimName} beside this executable, else on PATH)",
         };
-        var logLevel = new Option<string>("--log-level")
+        var logLevel = new Option<string?>("--log-level")
         {
-            Description = "Log level: debug, info, warning or error",
-            DefaultValueFactory = _ => "info",
+            Description = $"Log level: debug, info, warning or error (default {defaults.LogLevel})",
         };
-        logLevel.AcceptOnlyFromAmong(LevelNames);
+        logLevel.AcceptOnlyFromAmong([.. DaemonConfig.LogLevels]);
 
         var command = new RootCommand("containerd (C#): runs OCI containers through runc, one shim per task")
         {
-            address, root, state, runtime, shim, logLevel,
+            config, address, root, state, runtime, shim, logLevel,
         };
+        command.Subcommands.Add(ConfigCommand());
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var levelName = parse.GetValue(logLevel) ?? "info";
-            var runtimeName = parse.GetValue(runtime) ?? "runc";
+            var flags = DaemonFlags.From(parse);
+            var configPath = Path.GetFullPath(flags.Config ?? DaemonConfig.DefaultPath);
+            DaemonConfig settings;
+            try
+            {
+                var file = await ConfigFile.LoadAsync(configPath, required: flags.Config is not null, cancellationToken).ConfigureAwait(false);
+                settings = flags.ApplyTo(file);
+            }
+            catch (ConfigFileException e)
+            {
+                await Console.Error.WriteLineAsync($"containerd: {e.Message}").ConfigureAwait(false);
+                return ConfigError;
+            }
+
             var options = new DaemonOptions(
-                Address: Path.GetFullPath(parse.GetValue(address) ?? DefaultAddress),
-                Root: Path.GetFullPath(parse.GetValue(root) ?? DefaultRoot),
-                State: Path.GetFullPath(parse.GetValue(state) ?? DefaultState),
-                Runtime: ExecutableLookup.Find(runtimeName) ?? runtimeName,
-                Shim: ResolveShim(parse.GetValue(shim)),
-                LogLevel: ParseLevel(levelName),
-                LogLevelName: levelName,
+                Address: Path.GetFullPath(settings.Address),
+                Root: Path.GetFullPath(settings.Root),
+                State: Path.GetFullPath(settings.State),
+                Runtime: ExecutableLookup.Find(settings.Runtime) ?? settings.Runtime,
+                Shim: ResolveShim(settings.Shim),
+                LogLevel: ParseLevel(settings.LogLevel),
+                LogLevelName: settings.LogLevel,
                 CrashAt: Environment.GetEnvironmentVariable(CrashPoints.EnvironmentVariable) is { Length: > 0 } step ? step : null,
-                HoldAt: Environment.GetEnvironmentVariable(CrashPoints.HoldEnvironmentVariable) is { Length: > 0 } hold ? hold : null);
+                HoldAt: Environment.GetEnvironmentVariable(CrashPoints.HoldEnvironmentVariable) is { Length: > 0 } hold ? hold : null)
+            {
+                Timeouts = settings.Timeouts,
+                ConfigFile = File.Exists(configPath) ? configPath : null,
+            };
             if (options.CrashAt is { } crashAt && !CrashPoints.All.Contains(crashAt))
             {
                 await Console.Error.WriteLineAsync(
                     $"containerd: {CrashPoints.EnvironmentVariable}={crashAt} is not one of {string.Join(", ", CrashPoints.All)}").ConfigureAwait(false);
-                return 2;
+                return ConfigError;
             }
             if (options.HoldAt is { } holdAt && !CrashPoints.Holdable.Contains(holdAt))
             {
                 await Console.Error.WriteLineAsync(
                     $"containerd: {CrashPoints.HoldEnvironmentVariable}={holdAt} is not one of {string.Join(", ", CrashPoints.Holdable)}").ConfigureAwait(false);
-                return 2;
+                return ConfigError;
             }
             return await DaemonHost.RunAsync(options, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static string? ResolveShim(string? given)
+    /// <summary><c>containerd config default</c>: the full default file, to start an operator's own from.</summary>
+    private static Command ConfigCommand()
     {
-        if (!string.IsNullOrEmpty(given))
+        var printDefault = new Command("default", "Print the default configuration file (every key, its default and what it means)");
+        printDefault.SetAction(async (_, cancellationToken) =>
+        {
+            await Console.Out.WriteAsync(ConfigFile.Render(DaemonConfig.Default).AsMemory(), cancellationToken).ConfigureAwait(false);
+            await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+        return new Command("config", "Information about the daemon's configuration file") { printDefault };
+    }
+
+    private static string? ResolveShim(string given)
+    {
+        if (given.Length > 0)
             return ExecutableLookup.Find(given) ?? Path.GetFullPath(given);
         return ExecutableLookup.Find(Path.Combine(AppContext.BaseDirectory, ShimName)) ?? ExecutableLookup.Find(ShimName);
     }

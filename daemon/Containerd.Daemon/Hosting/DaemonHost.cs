@@ -116,8 +116,8 @@ public static class DaemonHost
             Libc.Umask(previousUmask);
         }
         File.SetUnixFileMode(options.Address, SocketMode);
-        logger.LogInformation("containerd serving on {Address} (root {Root}, state {State}, runtime {Runtime}, shim {Shim})",
-            options.Address, options.Root, options.State, options.Runtime, options.Shim ?? "none");
+        logger.LogInformation("containerd serving on {Address} (root {Root}, state {State}, runtime {Runtime}, shim {Shim}, config {ConfigFile})",
+            options.Address, options.Root, options.State, options.Runtime, options.Shim ?? "none", options.ConfigFile ?? "none");
 
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
 
@@ -159,7 +159,7 @@ public static class DaemonHost
         builder.Logging.AddFilter("Grpc", frameworkLevel);
 
         builder.Services.AddSystemd();
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Timeouts.HostShutdown);
 
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -1,8 +1,12 @@
+using Containerd.Daemon.Config;
 using Microsoft.Extensions.Logging;
 
 namespace Containerd.Daemon.Hosting;
 
-/// <summary>The daemon's settings after the command line was parsed and paths were resolved.</summary>
+/// <summary>
+/// The daemon's settings once the configuration file was read, the command line
+/// applied over it and paths were resolved.
+/// </summary>
 /// <param name="Address">The unix socket clients connect to.</param>
 /// <param name="Root">Persistent data (the metadata database).</param>
 /// <param name="State">Runtime data: bundles, shim sockets, runc state. Lost on reboot, like the tasks.</param>
@@ -22,5 +26,11 @@ public sealed record DaemonOptions(
     string? CrashAt = null,
     string? HoldAt = null)
 {
+    /// <summary>The <c>[timeouts]</c> of the configuration file (defaults when there is none).</summary>
+    public DaemonTimeouts Timeouts { get; init; } = DaemonTimeouts.Default;
+
+    /// <summary>The configuration file that was read, or null when the default one is absent.</summary>
+    public string? ConfigFile { get; init; }
+
     public string MetadataDatabase => Path.Combine(Root, "meta.db");
 }

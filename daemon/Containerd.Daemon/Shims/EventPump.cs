@@ -1,3 +1,4 @@
+using Containerd.Daemon.Config;
 using Containerd.Daemon.Events;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,6 @@ namespace Containerd.Daemon.Shims;
 /// </summary>
 public sealed class EventPump : IAsyncDisposable
 {
-    private static readonly TimeSpan AckInterval = TimeSpan.FromMilliseconds(100);
     // Short, because a broken stream is also how a dead shim is noticed: the
     // next attempt checks whether the shim still exists.
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
@@ -35,6 +35,7 @@ public sealed class EventPump : IAsyncDisposable
     private readonly Lock _persistGate = new();
     private readonly uint _initPid;
     private readonly Func<Task>? _shimLost;
+    private readonly TimeSpan _ackInterval;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ulong _lastSeen;
     private ulong _lastPersisted;
@@ -45,8 +46,10 @@ public sealed class EventPump : IAsyncDisposable
     private Task _ackTask = Task.CompletedTask;
     private int _disposing;
 
-    public EventPump(ShimConnection shim, uint initPid, EventExchange exchange, ILogger logger, Func<Task>? shimLost = null)
+    public EventPump(
+        ShimConnection shim, uint initPid, EventExchange exchange, ILogger logger, Func<Task>? shimLost = null, TimeSpan? ackInterval = null)
     {
+        _ackInterval = ackInterval ?? DaemonTimeouts.Default.EventAckInterval;
         _shim = shim;
         _initPid = initPid;
         _exchange = exchange;
@@ -144,7 +147,7 @@ public sealed class EventPump : IAsyncDisposable
 
     private async Task AckLoopAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(AckInterval);
+        using var timer = new PeriodicTimer(_ackInterval);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))

@@ -15,7 +15,7 @@ namespace Containerd.Daemon.Shims;
 public sealed class ShimDeleteCommand(DaemonOptions options, StateLayout layout, ILogger<ShimDeleteCommand> logger)
 {
     // runc state and runc delete --force, each of which the shim bounds itself; this is the backstop.
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private TimeSpan Timeout => options.Timeouts.ShimDelete;
 
     /// <summary>The command line after the binary; <paramref name="runtime"/> only when the bundle records none.</summary>
     public static IReadOnlyList<string> Arguments(
@@ -73,7 +73,7 @@ public sealed class ShimDeleteCommand(DaemonOptions options, StateLayout layout,
     }
 
     /// <summary>Exit code -1 (and the reason as stderr) when the command could not run or did not end in time.</summary>
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(ProcessStartInfo start, CancellationToken cancellationToken)
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(ProcessStartInfo start, CancellationToken cancellationToken)
     {
         Process? process;
         try

@@ -18,10 +18,10 @@ namespace Containerd.Daemon.Shims;
 public sealed class ShimManager(
     DaemonOptions options, StateLayout layout, ShimDeleteCommand deleteCommand, ILogger<ShimManager> logger)
 {
-    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan KilledExitTimeout = TimeSpan.FromSeconds(2);
+    private TimeSpan ReadyTimeout => options.Timeouts.ShimReady;
+    private TimeSpan ShutdownTimeout => options.Timeouts.ShimShutdown;
+    private TimeSpan ExitTimeout => options.Timeouts.ShimExit;
+    private TimeSpan KilledExitTimeout => options.Timeouts.ShimKilledExit;
 
     /// <summary>
     /// Spawns the shim of a task whose bundle is written and waits for it to be

@@ -31,7 +31,8 @@ public sealed class TaskLifecycle(
     StateLayout layout,
     EventExchange exchange,
     CrashPoints crashPoints,
-    ILoggerFactory loggerFactory)
+    ILoggerFactory loggerFactory,
+    DaemonOptions options)
 {
     public const string CriuCheckpointMediaType = "application/vnd.containerd.container.criu.checkpoint.criu.tar";
 
@@ -141,7 +142,7 @@ public sealed class TaskLifecycle(
         registry.TryRemove(@namespace, id, out _);
         live.Events.ExpectEnd();
         await shims.StopAsync(live.Shim, force: false).ConfigureAwait(false);
-        await live.Events.DrainAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await live.Events.DrainAsync(options.Timeouts.EventDrain).ConfigureAwait(false);
         await live.Events.DisposeAsync().ConfigureAwait(false);
         live.Shim.Dispose();
         // The shim deleted the container itself; only the bundle is left.
@@ -167,7 +168,7 @@ public sealed class TaskLifecycle(
     {
         LiveTask? task = null;
         var pump = new EventPump(shim, initPid, exchange, loggerFactory.CreateLogger<EventPump>(),
-            shimLost: () => OnShimLostAsync(task!));
+            shimLost: () => OnShimLostAsync(task!), ackInterval: options.Timeouts.EventAckInterval);
         task = new LiveTask(initPid, stdio, shim, pump);
         if (!registry.TryAdd(task))
             throw RpcErrors.AlreadyExists($"task \"{shim.Id}\" already exists in namespace \"{shim.Namespace}\"");

@@ -1,4 +1,5 @@
 using Containerd.Api.Shim;
+using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Identifiers;
 using Google.Protobuf.WellKnownTypes;
@@ -24,12 +25,13 @@ public sealed class TaskRecovery(
     StateLayout layout,
     TaskLifecycle lifecycle,
     ShimManager shims,
-    ILogger<TaskRecovery> logger)
+    ILogger<TaskRecovery> logger,
+    DaemonOptions options)
 {
-    private static readonly TimeSpan StateTimeout = TimeSpan.FromSeconds(3);
+    private TimeSpan StateTimeout => options.Timeouts.RecoveryState;
     // runc create normally takes a fraction of a second; a shim stuck longer than
     // the daemon would have waited for its start-up is treated as failed.
-    private static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(30);
+    private TimeSpan CreateWait => options.Timeouts.RecoveryCreateWait;
 
     /// <summary>Recovers every task on disk; returns how many were re-attached (live or stopped).</summary>
     public async Task<int> RecoverAsync(CancellationToken cancellationToken)
