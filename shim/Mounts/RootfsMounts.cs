@@ -66,9 +66,11 @@ internal sealed class RootfsMounts
 
     private void MountOne(Mount mount, string rootfs)
     {
-        var components = MountTargetPath.Components(mount.Target);
-        if (components is null || mount.Target.Contains('\0'))
-            throw ShimErrors.InvalidArgument(
+        // A NUL would cut the path short where the kernel reads it: some other target than the one named.
+        if (mount.Target.Contains('\0'))
+            throw ShimErrors.InvalidArgument($"mount target {mount.Target.Replace('\0', '?')} contains a NUL byte");
+        var components = MountTargetPath.Components(mount.Target)
+            ?? throw ShimErrors.InvalidArgument(
                 $"mount target {mount.Target} cannot be placed inside the rootfs: its .. climbs above the root");
         var options = MountOptions.Parse(mount.Type, mount.Options);
         var fsType = string.IsNullOrEmpty(mount.Type) ? null : mount.Type;

@@ -98,6 +98,30 @@ public sealed class MountEscapeTests : DaemonFixture
         AssertHostUntouched("sub");
     }
 
+    [Test]
+    public async Task AReadOnlyBindIsRemountedWhereItLandedInsideTheRootfs()
+    {
+        // ro and rprivate are applied by further mount calls on the new mount: they too must find it inside.
+        var source = Directory.CreateDirectory(Path.Combine(_dir, "source")).FullName;
+        File.CreateSymbolicLink(Path.Combine(_rootfs, "evil"), _host);
+        await Client.CreateContainerAsync("ro", "sleep", "300");
+        var request = new CreateRequest { ContainerId = "ro" };
+        request.Rootfs.Add(OciSpecs.RootfsBind(_rootfs));
+        request.Rootfs.Add(new Mount { Type = "bind", Source = source, Target = "evil", Options = { "rbind", "ro", "rprivate" } });
+        await Client.Tasks.CreateAsync(request, Client.Options());
+
+        var shim = Probe.ShimPid(Daemon, Client.Namespace, "ro");
+        var inside = Path.Combine(Bundle("ro"), "rootfs") + _host;
+        var options = File.ReadLines($"/proc/{shim}/mountinfo").Select(l => l.Split(' '))
+            .Where(f => f.Length > 6 && MountTable.Unescape(f[4]) == inside).Select(f => (Options: f[5], Optional: f[6])).ToList();
+        Assert.That(options, Has.Count.EqualTo(1), $"one mount on {inside} in the shim's mount table");
+        Assert.That(options[0].Options.Split(',')[0], Is.EqualTo("ro"), "remounted read-only");
+        Assert.That(options[0].Optional, Is.EqualTo("-"), "private: no shared or master tag");
+        AssertHostUntouched("ro");
+        await Client.RemoveAsync("ro");
+        AssertHostUntouched("ro");
+    }
+
     [TestCase("../x")]
     [TestCase("a/../../x")]
     public async Task ATargetThatClimbsOutOfTheRootfsIsInvalidArgument(string target)
