@@ -21,6 +21,29 @@ internal static unsafe partial class Posix
 
     public const nuint FIONREAD = 0x541B;
 
+    // Resolving mount targets inside the rootfs (openat2(2), linux/openat2.h).
+    public const int O_PATH = 0x200000;
+    public const int O_DIRECTORY = 0x10000;
+    public const int AT_FDCWD = -100;
+    public const ulong RESOLVE_NO_MAGICLINKS = 0x02;
+    public const ulong RESOLVE_IN_ROOT = 0x10;
+    public const int ENOTDIR = 20;
+    public const int ELOOP = 40;
+    public const int ENOSYS = 38;
+    public const int UMOUNT_NOFOLLOW = 8;
+
+    /// <summary>openat2's number: the same on x86-64 and aarch64 (new syscalls share one table).</summary>
+    private const long SYS_openat2 = 437;
+
+    /// <summary>struct open_how: all fields u64, so the layout is fixed on every architecture.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct OpenHow
+    {
+        public ulong Flags;
+        public ulong Mode;
+        public ulong Resolve;
+    }
+
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;
     public const short POSIX_SPAWN_SETSIGMASK = 0x08;
 
@@ -41,6 +64,34 @@ internal static unsafe partial class Posix
 
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mount(string? source, string target, string? fsType, nuint flags, string? data);
+
+    /// <summary>glibc has no openat2 wrapper; syscall(2) passes the integer arguments through in registers.</summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long SyscallOpenAt2(long number, int dirFd, byte* path, OpenHow* how, nuint size);
+
+    /// <summary>openat2(2); -1 with errno set on failure.</summary>
+    public static int OpenAt2(int dirFd, string path, ulong flags, ulong resolve)
+    {
+        var how = new OpenHow { Flags = flags, Mode = 0, Resolve = resolve };
+        var bytes = Utf8Z(path);
+        fixed (byte* p = bytes)
+            return (int)SyscallOpenAt2(SYS_openat2, dirFd, p, &how, (nuint)sizeof(OpenHow));
+    }
+
+    [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkdirAt(int dirFd, string name, int mode);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint ReadLinkAt(int dirFd, string path, byte* buffer, nuint size);
+
+    /// <summary>The text of the symlink <paramref name="path"/> (relative to <paramref name="dirFd"/>); null with errno set (EINVAL: not a symlink).</summary>
+    public static string? ReadLink(int dirFd, string path)
+    {
+        const int Max = 4096;
+        var buffer = stackalloc byte[Max];
+        var length = ReadLinkAt(dirFd, path, buffer, Max);
+        return length < 0 ? null : System.Text.Encoding.UTF8.GetString(buffer, (int)length);
+    }
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initialValue, int flags);
@@ -98,6 +149,13 @@ internal static unsafe partial class Posix
             return (status >> 8) & 0xff;
         // 0x7f means stopped/continued, which waitpid without WUNTRACED never reports.
         return 128 + signal;
+    }
+
+    private static byte[] Utf8Z(string text)
+    {
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(text) + 1];
+        System.Text.Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
     }
 
     public static void CloseQuietly(ref int fd)

@@ -23,6 +23,9 @@ public sealed class ShimManager(
     private TimeSpan ExitTimeout => options.Timeouts.ShimExit;
     private TimeSpan KilledExitTimeout => options.Timeouts.ShimKilledExit;
 
+    /// <summary>util-linux unshare(1): Debian essential, so always there.</summary>
+    private const string Unshare = "/usr/bin/unshare";
+
     /// <summary>
     /// Spawns the shim of a task whose bundle is written and waits for it to be
     /// ready. It prints <c>ready</c> once its socket listens, then calls setsid
@@ -41,7 +44,16 @@ public sealed class ShimManager(
             Directory.CreateDirectory(socketDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.Delete(socket);
 
-        var start = new ProcessStartInfo(options.Shim)
+        // The shim gets a mount namespace of its own: unshare(2) of CLONE_NEWNS fails
+        // in a multithreaded process (every .NET process), so it is made here, at
+        // launch. util-linux unshare execs the shim (same pid, so the pid, the
+        // readiness pipe and the /proc cmdline checks are the shim's), with every
+        // mount a slave: the host's mounts still reach the shim, but nothing the
+        // shim or runc mounts reaches the host, and all of it dies with the shim.
+        if (!File.Exists(Unshare))
+            throw RpcErrors.FailedPrecondition(
+                $"cannot start shim: {Unshare} (util-linux) is needed to give it its own mount namespace");
+        var start = new ProcessStartInfo(Unshare)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -51,6 +63,7 @@ public sealed class ShimManager(
         };
         foreach (var argument in new[]
                  {
+                     "--mount", "--propagation", "slave", "--", options.Shim,
                      "--namespace", @namespace, "--id", id, "--bundle", bundle.Directory, "--socket", socket,
                      "--runtime", runtime, "--runtime-root", layout.RuntimeRoot(@namespace),
                      "--log-level", options.LogLevelName,
