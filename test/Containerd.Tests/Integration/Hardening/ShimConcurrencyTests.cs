@@ -69,7 +69,7 @@ public sealed class ShimConcurrencyTests : DaemonFixture
         var clock = Stopwatch.StartNew();
         var info = await Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "stall" }, Client.Options());
         Assert.That(clock.Elapsed, Is.LessThan(Prompt), "Info waited for the stalled runc exec");
-        Assert.That(info.Process.Status, Is.EqualTo(TaskStatus.Running));
+        Assert.That(info.Task.Status, Is.EqualTo(TaskStatus.Running));
 
         clock.Restart();
         await Client.Tasks.KillAsync(new KillRequest { ContainerId = "stall", Signal = 9 }, Client.Options());
@@ -82,7 +82,7 @@ public sealed class ShimConcurrencyTests : DaemonFixture
         clock.Restart();
         info = await Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "stall" }, Client.Options());
         Assert.That(clock.Elapsed, Is.LessThan(Prompt));
-        Assert.That(info.Process.Status, Is.EqualTo(TaskStatus.Stopped));
+        Assert.That(info.Task.Status, Is.EqualTo(TaskStatus.Stopped));
         Assert.That(File.Exists(SleepPidFile), Is.True, "the exec was still stalled throughout");
 
         var failed = Assert.ThrowsAsync<RpcException>(() => exec)!;
@@ -91,11 +91,11 @@ public sealed class ShimConcurrencyTests : DaemonFixture
         // The stall ends: the real runc exec runs into a stopped container and fails.
         await ReleaseAndWaitForWrapperAsync();
         var state = await Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "stall" }, Client.Options());
-        Assert.That(state.Process.Status, Is.EqualTo(TaskStatus.Stopped));
+        Assert.That(state.Task.Status, Is.EqualTo(TaskStatus.Stopped));
         Assert.That(Leaks.Zombies(Daemon), Is.Empty);
         Assert.That(events.Sequence("stall").Where(e => e.Type == EventType.ExecAdded), Is.Empty);
 
-        var deleted = await Client.Tasks.DeleteAsync(new DeleteTaskRequest { ContainerId = "stall" }, Client.Options());
+        var deleted = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "stall" }, Client.Options());
         Assert.That(deleted.ExitStatus, Is.EqualTo(137u));
         await Client.RemoveAsync("stall");
     }
@@ -116,7 +116,7 @@ public sealed class ShimConcurrencyTests : DaemonFixture
         await ReleaseAndWaitForWrapperAsync();
         await WaitUntilAsync(() => SleepersOf("4321") == 0, "the abandoned exec's process is still running");
 
-        var processes = await Client.Tasks.ListPidsAsync(new ListPidsRequest { ContainerId = "late" }, Client.Options());
+        var processes = await Client.Tasks.ProcessesAsync(new ProcessesRequest { ContainerId = "late" }, Client.Options());
         Assert.That(processes.Processes.Select(p => p.Pid), Is.EqualTo(new[] { pid }), "no exec entry is left");
         Assert.That(events.Sequence("late").Where(e => e.Type == EventType.ExecAdded), Is.Empty);
         Assert.That(Leaks.Zombies(Daemon), Is.Empty);
