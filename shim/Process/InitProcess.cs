@@ -92,8 +92,11 @@ internal sealed class InitProcess : ShimProcess
     {
         using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
         {
-            await CatchUpExitLockedAsync().ConfigureAwait(false);
             _state.CheckExec(this);
+            // Reaped but not yet recorded: refused without recording the exit here,
+            // which is the exit router's (it publishes the execs' exits first).
+            if (Reaped.IsCompleted)
+                throw ShimErrors.FailedPrecondition($"cannot exec in {Describe()}: it is stopped");
         }
     }
 

@@ -122,9 +122,9 @@ internal abstract class ShimProcess
 
     /// <summary>
     /// Under the lock: waits (bounded) for the process to be reaped and its
-    /// output copied, then records the exit. False when not reaped in time.
-    /// Waits on the reaper's task, never on the exit router (which would need
-    /// this lock), so it cannot deadlock.
+    /// output copied, then records the exit (under the state gate, first one
+    /// wins). False when not reaped in time. Waits on the reaper's task, never
+    /// on the exit router, so it cannot deadlock.
     /// </summary>
     internal async Task<bool> FinishExitLockedAsync(TimeSpan reapTimeout)
     {

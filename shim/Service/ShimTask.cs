@@ -297,7 +297,7 @@ internal sealed class ShimTask : IContainerTeardown
             // An init reaped but not yet recorded waits for its execs' exits (exit
             // order); let its router finish rather than record the exit here first.
             if (init.Reaped.IsCompleted)
-                await routed.WaitAsync(InitExitOrder.ExecWait + ShimProcess.OutputWait, cancellationToken).ConfigureAwait(false);
+                await WaitForExitRoutingAsync(routed, cancellationToken).ConfigureAwait(false);
             await init.DeleteAsync(this, cancellationToken).ConfigureAwait(false);
             _logger.LogInformation("deleted task (exit status {ExitStatus})", init.ExitStatus);
             return init.ToDeleteReply();
@@ -447,6 +447,19 @@ internal sealed class ShimTask : IContainerTeardown
         catch (Exception e)
         {
             _logger.LogError("handling the exit of {Pid} failed: {Error}", process.Pid, e.Message);
+        }
+    }
+
+    private async Task WaitForExitRoutingAsync(Task routed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await routed.WaitAsync(InitExitOrder.ExecWait + ShimProcess.OutputWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Bounded by the router's own waits; should it still hang, Delete records the exit itself.
+            _logger.LogWarning("the init's exit is still being routed; deleting anyway");
         }
     }
 

@@ -80,6 +80,17 @@ public sealed class InitProcessTests
         Assert.DoesNotThrowAsync(() => init.CheckExecAsync(CancellationToken.None));
     }
 
+    [Test]
+    public async Task Exec_into_a_reaped_init_is_refused_without_recording_its_exit()
+    {
+        var init = await InState("running");
+        _reaped.SetResult(new ProcessExit(0, DateTime.UtcNow));
+        var error = Assert.ThrowsAsync<RpcException>(() => init.CheckExecAsync(CancellationToken.None))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(init.State, Is.SameAs(InitRunningState.Instance), "its exit router records it, after the execs' exits");
+        Assert.That(_observer.Events, Is.EqualTo(new[] { "start 42" }));
+    }
+
     [TestCase("paused")]
     [TestCase("stopped")]
     [TestCase("deleted")]
