@@ -143,7 +143,7 @@ internal static class ShimHost
         builder.Services.AddSingleton<ProcessSpawner>();
         builder.Services.AddSingleton<ChildReaper>();
         builder.Services.AddSingleton(services => new RuncClient(
-            options.Runtime, options.RuntimeRoot, options.Bundle.RuncLogFile,
+            options.Runtime, options.RuntimeRoot, options.Bundle,
             services.GetRequiredService<ProcessSpawner>(), services.GetRequiredService<ChildReaper>(), services.GetRequiredService<ILogger<RuncClient>>()));
         builder.Services.AddSingleton(services => new RuncContainer(services.GetRequiredService<RuncClient>(), options.Id));
         builder.Services.AddSingleton(services => new ContainerTeardown(

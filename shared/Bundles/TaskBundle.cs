@@ -53,6 +53,17 @@ public sealed class TaskBundle
     /// <summary>runc's --log, truncated before every runc call.</summary>
     public string RuncLogFile => File("runc-log.json");
 
+    /// <summary>
+    /// runc's --log for one call: each call has its own (<paramref name="call"/>
+    /// is unique per caller) so independent runc calls run concurrently and each
+    /// failure reads only its own words; removed once the call returned.
+    /// </summary>
+    public string RuncCallLogFile(long call) => File(RuncCallLogName(call));
+
+    /// <summary>The name of <see cref="RuncCallLogFile"/> within the bundle.</summary>
+    public static string RuncCallLogName(long call) =>
+        "runc-log." + call.ToString(CultureInfo.InvariantCulture) + ".json";
+
     /// <summary>The process spec of an exec, for runc exec --process; removed once runc returned.</summary>
     public string ExecSpecFile(string execName) => File(execName + ".json");
 

@@ -54,7 +54,7 @@ internal static class DeleteCommand
         reaper.Start();
 
         var runtime = options.ResolveRuntime();
-        var runc = new RuncClient(runtime, options.RuntimeRoot, options.Bundle.RuncLogFile, spawner, reaper, loggers.CreateLogger<RuncClient>());
+        var runc = new RuncClient(runtime, options.RuntimeRoot, options.Bundle, spawner, reaper, loggers.CreateLogger<RuncClient>());
         var container = new RuncContainer(runc, options.Id);
         var teardown = new ContainerTeardown(container, options.Bundle, loggers.CreateLogger<ContainerTeardown>());
         var cleanup = new DeadShimCleanup(container, teardown, options.Bundle, loggers.CreateLogger<DeadShimCleanup>());

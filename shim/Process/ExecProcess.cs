@@ -17,6 +17,8 @@ namespace Containerd.Shim.Process;
 /// </summary>
 internal sealed class ExecProcess : ShimProcess
 {
+    internal const int SigKill = 9;
+
     private volatile ExecState _state = ExecRunningState.Instance;
 
     public ExecProcess(
@@ -99,6 +101,34 @@ internal sealed class ExecProcess : ShimProcess
         }
     }
 
+    /// <summary>
+    /// Nobody will ever see this process: its client gave up while runc exec
+    /// ran (or its task stopped meanwhile). It is SIGKILLed and forgotten: no
+    /// table entry, no events; once reaped (the reaper reaps every child, so
+    /// no zombie stays) its io is released.
+    /// </summary>
+    public void Abandon()
+    {
+        // Not yet reaped: the pid is still this process's (at worst a zombie), never a reused one.
+        if (!Reaped.IsCompleted)
+            Runtime.Signal(Pid, SigKill);
+        _ = ForgetAsync();
+    }
+
+    private async Task ForgetAsync()
+    {
+        try
+        {
+            await Reaped.WaitAsync(OutputWait + OutputWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Logger.LogWarning("abandoned process {Pid} was not reaped after SIGKILL", Pid);
+        }
+        ReleaseIo();
+        MoveTo(ExecDeletedState.Instance);
+    }
+
     /// <summary>A pid-reuse casualty: an exited exec nobody deleted, whose pid now belongs to a new one.</summary>
     public async Task DropAsync()
     {
@@ -125,9 +155,18 @@ internal sealed class ExecProcess : ShimProcess
         return process;
     }
 
-    internal void MoveTo(ExecState next) => _state = next;
+    /// <summary>Under the state gate (an exec's only moves are to stopped and deleted).</summary>
+    internal void MoveTo(ExecState next)
+    {
+        lock (StateGate)
+        {
+            _state = next;
+            if (next.IsFinished)
+                MarkFinished();
+        }
+    }
 
-    internal override bool RecordExitLocked(ProcessExit exit) => _state.Exited(this, exit);
+    protected override bool RecordExitGated(ProcessExit exit) => _state.Exited(this, exit);
 
     /// <summary>kill(2) of the exec's pid; a process that is gone is NotFound.</summary>
     internal Task SignalLocked(int signal)

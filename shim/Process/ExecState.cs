@@ -5,7 +5,7 @@ namespace Containerd.Shim.Process;
 /// <summary>
 /// One state of an exec'd process (containerd's process/exec_state.go). An
 /// exec is born running: exec and start are one step in this protocol.
-/// Called only under the exec's lock.
+/// Operations are called under the exec's lock; <see cref="Exited"/> under its state gate alone.
 /// </summary>
 internal abstract class ExecState : ProcessState
 {

@@ -1,7 +1,7 @@
 namespace Containerd.Shim.Process;
 
 /// <summary>
-/// Told of a process's transitions while the process's lock is still held,
+/// Told of a process's transitions while the process's state gate is held,
 /// so whatever it publishes is ordered with the process's other transitions
 /// (an EXIT can never overtake the START of the same process).
 /// </summary>

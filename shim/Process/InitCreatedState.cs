@@ -15,11 +15,7 @@ internal sealed class InitCreatedState : InitState
 
     public override string Name => "created";
 
-    public override async Task StartAsync(InitProcess init)
-    {
-        await init.RunRuntimeAsync(runtime => runtime.StartAsync(), "start").ConfigureAwait(false);
-        init.MoveTo(InitRunningState.Instance);
-    }
+    public override Task StartAsync(InitProcess init) => init.RunStartLockedAsync();
 
     public override void CheckExec(InitProcess init)
     {

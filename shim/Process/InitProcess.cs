@@ -21,8 +21,13 @@ internal sealed class InitProcess : ShimProcess
 
     private const int SigKill = 9;
 
-    // Written under the lock, read without it (State, Processes): always a whole reference.
+    // Written under the state gate, read without it (State, Processes): always a whole reference.
     private volatile InitState _state = InitCreatedState.Instance;
+
+    // Under the state gate. An init can exit while runc start still runs (a
+    // container that does nothing); its EXIT must still follow its START.
+    private bool _starting;
+    private ProcessExit? _exitAfterStart;
 
     public InitProcess(
         IContainerRuntime runtime, IProcessObserver observer, ILogger logger, int pid, Stdio stdio, ProcessIo? io, Task<ProcessExit> reaped)
@@ -56,19 +61,13 @@ internal sealed class InitProcess : ShimProcess
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
-        {
             await _state.StartAsync(this).ConfigureAwait(false);
-            Observer.Started(this);
-        }
     }
 
     public async Task PauseAsync(CancellationToken cancellationToken)
     {
         using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
-        {
             await _state.PauseAsync(this).ConfigureAwait(false);
-            Observer.Paused(this);
-        }
     }
 
     public async Task ResumeAsync(CancellationToken cancellationToken)
@@ -84,16 +83,20 @@ internal sealed class InitProcess : ShimProcess
     }
 
     /// <summary>
-    /// Runs <paramref name="startExec"/> (runc exec) if the state allows an exec,
-    /// holding the init's lock throughout: the container cannot be started,
-    /// paused or deleted while a process is being exec'd into it.
+    /// Whether the state allows an exec (FailedPrecondition if not). Judged
+    /// under the init's lock but not held across runc exec: a hung runc exec
+    /// must not block Kill, Delete or the init's exit. The caller checks again
+    /// once runc exec returned (the init may have stopped meanwhile).
     /// </summary>
-    public async Task<ExecProcess> ExecAsync(Func<Task<ExecProcess>> startExec, CancellationToken cancellationToken)
+    public async Task CheckExecAsync(CancellationToken cancellationToken)
     {
         using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             _state.CheckExec(this);
-            return await startExec().ConfigureAwait(false);
+            // Reaped but not yet recorded: refused without recording the exit here,
+            // which is the exit router's (it publishes the execs' exits first).
+            if (Reaped.IsCompleted)
+                throw ShimErrors.FailedPrecondition($"cannot exec in {Describe()}: it is stopped");
         }
     }
 
@@ -117,9 +120,69 @@ internal sealed class InitProcess : ShimProcess
     /// <summary>The init as Processes describes it.</summary>
     public Api.Types.Process ToProcess() => TaskReplies.Process((uint)Pid, _state.Status, ExitStatus, Stdio);
 
-    internal void MoveTo(InitState next) => _state = next;
+    /// <summary>
+    /// Moves to <paramref name="next"/> and runs <paramref name="publish"/>,
+    /// both under the state gate; false (nothing published) when an exit
+    /// recorded meanwhile made a live state stale: a stopped init stays stopped.
+    /// </summary>
+    internal bool MoveTo(InitState next, Action? publish = null)
+    {
+        lock (StateGate)
+        {
+            if (_state.IsFinished && !next.IsFinished)
+                return false;
+            _state = next;
+            if (next.IsFinished)
+                MarkFinished();
+            publish?.Invoke();
+            return true;
+        }
+    }
 
-    internal override bool RecordExitLocked(ProcessExit exit) => _state.Exited(this, exit);
+    /// <summary>
+    /// runc start, then START; an exit recorded while runc start ran is
+    /// published after the START (and alone when runc start failed).
+    /// </summary>
+    internal async Task RunStartLockedAsync()
+    {
+        lock (StateGate)
+            _starting = true;
+        var started = false;
+        try
+        {
+            await RunRuntimeAsync(runtime => runtime.StartAsync(), "start").ConfigureAwait(false);
+            started = true;
+        }
+        finally
+        {
+            lock (StateGate)
+            {
+                _starting = false;
+                if (started)
+                {
+                    if (!_state.IsFinished)
+                        _state = InitRunningState.Instance;
+                    Observer.Started(this);
+                }
+                if (_exitAfterStart is { } exit)
+                {
+                    _exitAfterStart = null;
+                    Observer.Exited(this, exit);
+                }
+            }
+        }
+    }
+
+    /// <summary>Under the state gate: EXIT now, or after the START of a start in progress.</summary>
+    internal void PublishExitGated(ProcessExit exit)
+    {
+        if (_starting)
+            _exitAfterStart = exit;
+        else
+            Observer.Exited(this, exit);
+    }
+
+    protected override bool RecordExitGated(ProcessExit exit) => _state.Exited(this, exit);
 
     /// <summary>Signals the init through runc; an init that is gone is NotFound.</summary>
     internal async Task SignalLockedAsync(int signal, bool all)
@@ -167,7 +230,7 @@ internal sealed class InitProcess : ShimProcess
         if (!_state.IsFinished && !await FinishExitLockedAsync(KillWait).ConfigureAwait(false))
         {
             Logger.LogWarning("init {InitPid} was not reaped after delete", Pid);
-            RecordExitLocked(new ProcessExit(128 + SigKill, DateTime.UtcNow));
+            RecordExit(new ProcessExit(128 + SigKill, DateTime.UtcNow));
         }
         ReleaseIo();
         MoveTo(InitDeletedState.Instance);

@@ -17,7 +17,7 @@ internal sealed class InitRunningState : InitState
     public override async Task PauseAsync(InitProcess init)
     {
         await init.RunRuntimeAsync(runtime => runtime.PauseAsync(), "pause").ConfigureAwait(false);
-        init.MoveTo(InitPausedState.Instance);
+        init.MoveTo(InitPausedState.Instance, () => init.Observer.Paused(init));
     }
 
     public override void CheckExec(InitProcess init)

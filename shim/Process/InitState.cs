@@ -7,7 +7,7 @@ namespace Containerd.Shim.Process;
 /// performs its legal transitions itself: it runs the runtime operation
 /// through the init and moves the init on once the operation succeeded. The
 /// defaults refuse with FailedPrecondition naming the task and its state.
-/// Called only under the init's lock.
+/// Operations are called under the init's lock; <see cref="Exited"/> under its state gate alone.
 /// </summary>
 internal abstract class InitState : ProcessState
 {
@@ -29,12 +29,12 @@ internal abstract class InitState : ProcessState
     /// <summary>A forced shutdown removes the task whatever its state.</summary>
     public virtual Task ForceDeleteAsync(InitProcess init, IContainerTeardown teardown) => init.RemoveLockedAsync(teardown, strict: false);
 
-    /// <summary>The init was reaped: its exit is kept and it stops. False when an exit was already recorded.</summary>
+    /// <summary>Under the state gate: the init was reaped: its exit is kept and it stops. False when an exit was already recorded.</summary>
     public virtual bool Exited(InitProcess init, ProcessExit exit)
     {
         init.SetExit(exit);
         init.MoveTo(InitStoppedState.Instance);
-        init.Observer.Exited(init, exit);
+        init.PublishExitGated(exit);
         return true;
     }
 }

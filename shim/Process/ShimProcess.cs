@@ -10,10 +10,15 @@ namespace Containerd.Shim.Process;
 
 /// <summary>
 /// A container process the shim tracks: the init or an exec'd one. It owns
-/// its runtime operations and its lock; its state changes only under that
-/// lock. <see cref="Reaped"/> completes from the reaper thread when the
-/// kernel reports its exit; the exit is recorded (once) by whoever comes
-/// first: the task's exit router or an operation that waits for it.
+/// its runtime operations and two locks. <see cref="Lock"/> (async) orders its
+/// operations and is held across their runc calls. The state itself changes
+/// only under <see cref="StateGate"/>, a short monitor never held across a
+/// runc call, so an exit is recorded (and its EXIT published) at once even
+/// while an operation waits for a hung runc; an operation that finishes after
+/// the exit cannot move a stopped process back (see the states' transitions).
+/// <see cref="Reaped"/> completes from the reaper thread when the kernel
+/// reports its exit; the exit is recorded (once) by whoever comes first: the
+/// task's exit router or an operation that waits for it.
 /// </summary>
 internal abstract class ShimProcess
 {
@@ -66,14 +71,25 @@ internal abstract class ShimProcess
 
     protected ProcessLock Lock { get; } = new();
 
+    /// <summary>Guards the state and the exit; held only for bookkeeping and publishing, never across runc.</summary>
+    internal object StateGate { get; } = new();
+
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the process is finished: its exit recorded (and published), or it was deleted.</summary>
+    public Task Finished => _finished.Task;
+
     /// <summary>How messages name it: <c>task "x"</c> or <c>process 12 in task "x"</c>.</summary>
     public abstract string Describe();
 
-    /// <summary>The exit router's entry: records the exit unless someone already did.</summary>
-    public async Task<bool> RecordExitAsync(ProcessExit exit)
+    /// <summary>The exit router's entry: records the exit unless someone already did. Never waits for an operation.</summary>
+    public Task<bool> RecordExitAsync(ProcessExit exit) => Task.FromResult(RecordExit(exit));
+
+    /// <summary>Records the exit under the state gate unless one was already recorded.</summary>
+    internal bool RecordExit(ProcessExit exit)
     {
-        using (await Lock.EnterAsync(CancellationToken.None).ConfigureAwait(false))
-            return RecordExitLocked(exit);
+        lock (StateGate)
+            return RecordExitGated(exit);
     }
 
     public void CloseStdin() => Io?.CloseStdin();
@@ -91,8 +107,11 @@ internal abstract class ShimProcess
     public ShimDeleteResponse ToDeleteReply() =>
         new() { Pid = (uint)Pid, ExitStatus = ExitStatus, ExitedAt = ExitedAtTimestamp };
 
-    /// <summary>Under the lock: the state decides whether this is the first exit; if so it is kept and observed.</summary>
-    internal abstract bool RecordExitLocked(ProcessExit exit);
+    /// <summary>Under the state gate: the state decides whether this is the first exit; if so it is kept and observed.</summary>
+    protected abstract bool RecordExitGated(ProcessExit exit);
+
+    /// <summary>Under the state gate, by a state that moved the process to a finished state.</summary>
+    internal void MarkFinished() => _finished.TrySetResult();
 
     /// <summary>Called by a state that accepted the exit.</summary>
     internal void SetExit(ProcessExit exit)
@@ -103,9 +122,9 @@ internal abstract class ShimProcess
 
     /// <summary>
     /// Under the lock: waits (bounded) for the process to be reaped and its
-    /// output copied, then records the exit. False when not reaped in time.
-    /// Waits on the reaper's task, never on the exit router (which would need
-    /// this lock), so it cannot deadlock.
+    /// output copied, then records the exit (under the state gate, first one
+    /// wins). False when not reaped in time. Waits on the reaper's task, never
+    /// on the exit router, so it cannot deadlock.
     /// </summary>
     internal async Task<bool> FinishExitLockedAsync(TimeSpan reapTimeout)
     {
@@ -120,7 +139,7 @@ internal abstract class ShimProcess
         var exit = await Reaped.ConfigureAwait(false);
         if (Io is { } io)
             await io.WaitOutputAsync(OutputWait).ConfigureAwait(false);
-        RecordExitLocked(exit);
+        RecordExit(exit);
         return true;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Containerd.Shared.Bundles;
 using Containerd.Shared.Native;
 using Containerd.Shim.Native;
 using Containerd.Shim.Reaper;
@@ -8,30 +9,31 @@ using Microsoft.Extensions.Logging;
 namespace Containerd.Shim.Runc;
 
 /// <summary>
-/// Runs <c>runc --root R --log BUNDLE/runc-log.json --log-format json CMD</c>.
-/// Calls are serialized: they share one log file, which is truncated before
-/// each call so it never grows and holds only that call's words. Output is
-/// captured in memfds rather than pipes, so no reader thread is needed and a
-/// chatty runc can never block on a full pipe.
+/// Runs <c>runc --root R --log BUNDLE/runc-log.N.json --log-format json CMD</c>.
+/// Calls run concurrently: each has its own log file (N unique per call,
+/// see <see cref="TaskBundle.RuncCallLogFile"/>), removed once the call
+/// returned, so a hung runc blocks only its own caller and a failure reads
+/// only its own words. Output is captured in memfds rather than pipes, so no
+/// reader thread is needed and a chatty runc can never block on a full pipe.
 /// </summary>
 internal sealed class RuncClient
 {
     private readonly string _runtime;
     private readonly string _root;
-    private readonly string _logPath;
+    private readonly TaskBundle _bundle;
     private readonly ProcessSpawner _spawner;
     private readonly ChildReaper _reaper;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _serial = new(1, 1);
+    private long _calls;
 
     /// <param name="runtime">The runc binary (searched on PATH).</param>
     /// <param name="root">runc's state root (--root).</param>
-    /// <param name="logPath">runc's --log file (the bundle's runc-log.json).</param>
-    public RuncClient(string runtime, string root, string logPath, ProcessSpawner spawner, ChildReaper reaper, ILogger<RuncClient> logger)
+    /// <param name="bundle">Where each call's --log file goes.</param>
+    public RuncClient(string runtime, string root, TaskBundle bundle, ProcessSpawner spawner, ChildReaper reaper, ILogger<RuncClient> logger)
     {
         _runtime = runtime;
         _root = root;
-        _logPath = logPath;
+        _bundle = bundle;
         _spawner = spawner;
         _reaper = reaper;
         _logger = logger;
@@ -80,19 +82,19 @@ internal sealed class RuncClient
     // waiting) would leave a container half-made; every runc command ends by itself.
     private async Task<byte[]> RunAsync(string[] command, IRuncStdio? stdio = null, bool captureStdout = false)
     {
+        var logPath = NextLogFile();
         var argv = new List<string>(command.Length + 7)
         {
-            _runtime, "--root", _root, "--log", _logPath, "--log-format", "json",
+            _runtime, "--root", _root, "--log", logPath, "--log-format", "json",
         };
         argv.AddRange(command);
 
-        await _serial.WaitAsync().ConfigureAwait(false);
         var devNull = -1;
         var stdout = -1;
         var stderr = -1;
         try
         {
-            TruncateLog();
+            var logWriteError = CreateLog(logPath);
             if (stdio is null)
             {
                 devNull = Open("/dev/null", Libc.O_RDWR);
@@ -120,7 +122,7 @@ internal sealed class RuncClient
             var exit = await exited.ConfigureAwait(false);
             if (exit.Status != 0)
             {
-                var words = ErrorWords(stderr) ?? $"runc {command[0]} exited with status {exit.Status}";
+                var words = RuncFailure.Describe(command[0], exit.Status, LogWords(logPath), StderrText(stderr), logWriteError);
                 _logger.LogDebug("runc {Command} failed ({Status}): {Error}", command[0], exit.Status, words);
                 throw new RuncException(command[0], words, exit.Status);
             }
@@ -132,36 +134,49 @@ internal sealed class RuncClient
             Posix.CloseQuietly(ref devNull);
             Posix.CloseQuietly(ref stdout);
             Posix.CloseQuietly(ref stderr);
-            _serial.Release();
+            DeleteLog(logPath);
         }
     }
 
-    private string? ErrorWords(int stderrFd)
+    /// <summary>A --log file of its own for the next call: unique among this client's calls, concurrent ones included.</summary>
+    internal string NextLogFile() => _bundle.RuncCallLogFile(Interlocked.Increment(ref _calls));
+
+    private string? LogWords(string logPath)
     {
         try
         {
-            if (File.Exists(_logPath))
-            {
-                var fromLog = RuncLog.LastError(File.ReadAllBytes(_logPath));
-                if (fromLog is not null)
-                    return fromLog;
-            }
+            return File.Exists(logPath) ? RuncLog.LastError(File.ReadAllBytes(logPath)) : null;
         }
         catch (IOException e)
         {
             _logger.LogDebug("cannot read runc log: {Error}", e.Message);
-        }
-        if (stderrFd < 0)
             return null;
-        var text = Encoding.UTF8.GetString(ReadAll(stderrFd)).Trim();
-        return text.Length == 0 ? null : text;
+        }
     }
 
-    private void TruncateLog()
+    private static string? StderrText(int stderrFd) =>
+        stderrFd < 0 ? null : Encoding.UTF8.GetString(ReadAll(stderrFd));
+
+    /// <summary>Creates the call's empty log; the reason when it cannot (e.g. ENOSPC), else null.</summary>
+    private static string? CreateLog(string logPath)
     {
-        var fd = Libc.Open(_logPath, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0x180);
-        if (fd >= 0)
-            Libc.Close(fd);
+        var fd = Libc.Open(logPath, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_TRUNC | Libc.O_CLOEXEC, 0x180);
+        if (fd < 0)
+            return $"cannot create runc log {logPath}: {Libc.ErrorText(Libc.LastError)}";
+        Libc.Close(fd);
+        return null;
+    }
+
+    private void DeleteLog(string logPath)
+    {
+        try
+        {
+            File.Delete(logPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogDebug("cannot remove runc log {Path}: {Error}", logPath, e.Message);
+        }
     }
 
     private static int Open(string path, int flags)

@@ -18,21 +18,32 @@ namespace Containerd.Shim.Service;
 /// reaped exits to their processes. The processes do the work themselves.
 /// <para>
 /// Locking: <see cref="_table"/> serializes what adds to or removes from the
-/// table (Create, Exec, DeleteProcess, Delete, Shutdown); an operation on one
-/// process (start, kill, pause, ...) takes only that process's lock. Exec
-/// holds the init's lock while runc exec runs, so the container cannot be
-/// paused or deleted under it. Locks are taken in one order: table, init,
-/// exec. Delete
-/// of the task holds the table lock and the init's lock, and drops each exec
-/// under the exec's own lock, so an operation on an exec either finishes
+/// table's life (Create, DeleteProcess, Delete, Shutdown); an operation on one
+/// process (start, kill, pause, ...) takes only that process's lock, and an
+/// exit is recorded under the process's short state gate, never waiting for a
+/// runc call. Exec takes no task-wide lock across runc exec: it checks the
+/// init's state, runs runc exec (concurrently with any other runc call, each
+/// has its own log file), then adds the exec under <see cref="_gate"/> only if
+/// the task still takes execs. Locks are taken in one order: table, init, exec.
+/// Delete of the task holds the table lock and the init's lock, and drops each
+/// exec under the exec's own lock, so an operation on an exec either finishes
 /// first or finds the exec deleted.
 /// </para>
 /// <para>
+/// An abandoned exec: runc exec is never cancelled half-way (it could leave
+/// a process nobody knows of). When its client gave up before it returned, or
+/// the init stopped (or the task was deleted) meanwhile, the process it
+/// started is SIGKILLed and forgotten: never in the table, no events, reaped
+/// like every child, its io released.
+/// </para>
+/// <para>
 /// Event order: CREATE and EXEC_ADDED are published before the new process's
-/// exit is watched, and its exit is applied under its lock after its output
-/// was copied, so EXIT follows CREATE/START/EXEC_ADDED of the same process.
-/// An operation that must wait for an exit (Delete of a created init) waits
-/// on the reaper's task, never on the exit router, so it cannot deadlock.
+/// exit is watched, and its exit is published under its state gate after its
+/// output was copied, so EXIT follows CREATE/START/EXEC_ADDED of the same
+/// process. When the init exits, the execs still alive are killed and their
+/// EXITs published before the init's (<see cref="InitExitOrder"/>). An
+/// operation that must wait for an exit (Delete of a created init) waits on
+/// the reaper's task, never on the exit router, so it cannot deadlock.
 /// <see cref="_gate"/> guards the table's dictionary and fields for readers.
 /// </para>
 /// </summary>
@@ -51,6 +62,11 @@ internal sealed class ShimTask : IContainerTeardown
     private readonly Dictionary<int, ExecProcess> _execs = new();
     private readonly RootfsMounts _mounts;
     private InitProcess? _init;
+    // Under _gate: set once the init's exit is being routed or the container is
+    // being removed; an exec whose runc exec returns after that is abandoned.
+    private bool _noMoreExecs;
+    // The init's exit router, which a Delete of an exited init lets finish first (exit order).
+    private Task _initExitRouted = Task.CompletedTask;
     private long _execCounter;
     // Read by State without the table lock: a restarted daemon asks while a
     // Create it started before dying may still be running runc create.
@@ -104,8 +120,10 @@ internal sealed class ShimTask : IContainerTeardown
                 // Published before the init is visible: a Start cannot overtake its CREATE.
                 _events.Created(init);
                 lock (_gate)
+                {
                     _init = init;
-                _ = RouteExitAsync(init);
+                    _initExitRouted = RouteInitExitAsync(init);
+                }
                 return init.Pid;
             }
             catch (Exception e)
@@ -141,47 +159,55 @@ internal sealed class ShimTask : IContainerTeardown
         stdio ??= new Stdio();
         RejectTerminal(stdio, $"cannot exec in {Name}");
 
-        await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var init = RequireInit("exec in");
+        await init.CheckExecAsync(cancellationToken).ConfigureAwait(false);
+        var name = "exec-" + Interlocked.Increment(ref _execCounter).ToString(CultureInfo.InvariantCulture);
+        var io = OpenIo(stdio, $"cannot exec in {Name}");
+        ExecProcess exec;
         try
         {
-            var name = "exec-" + (++_execCounter).ToString(CultureInfo.InvariantCulture);
-            var exec = await RequireInit("exec in").ExecAsync(async () =>
-            {
-                var io = OpenIo(stdio, $"cannot exec in {Name}");
-                try
-                {
-                    return await ExecProcess.StartAsync(_runtime, _options.Bundle, name, specJson, spec, stdio, io, _reaper.Watch, _events, _processLogger)
-                        .ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    io.Dispose();
-                    throw RuncErrors.ToRpc(e, $"cannot exec in {Name}");
-                }
-            }, cancellationToken).ConfigureAwait(false);
+            // Not cancellable (see the class's remarks on abandoned execs).
+            exec = await ExecProcess.StartAsync(_runtime, _options.Bundle, name, specJson, spec, stdio, io, _reaper.Watch, _events, _processLogger)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            io.Dispose();
+            throw RuncErrors.ToRpc(e, $"cannot exec in {Name}");
+        }
 
-            // Published before the exec is visible or its exit watched: EXIT follows EXEC_ADDED.
-            _events.ExecAdded(exec);
-            ExecProcess? stale;
-            lock (_gate)
+        ExecProcess? stale = null;
+        string? abandoned = null;
+        lock (_gate)
+        {
+            if (cancellationToken.IsCancellationRequested)
+                abandoned = "its client gave up";
+            else if (_noMoreExecs || _init != init || init.State.IsFinished)
+                abandoned = $"{Name} stopped meanwhile";
+            else
             {
+                // Published before the exec is visible or its exit watched: EXIT follows EXEC_ADDED.
+                _events.ExecAdded(exec);
                 // A pid is unique among live processes; an entry with the same pid is a
                 // stopped one nobody deleted, whose pid the kernel has since reused.
                 _execs.Remove(exec.Pid, out stale);
                 _execs.Add(exec.Pid, exec);
             }
-            if (stale is not null)
-            {
-                _logger.LogWarning("dropping undeleted exited process {Pid}: its pid was reused", stale.Pid);
-                await stale.DropAsync().ConfigureAwait(false);
-            }
-            _ = RouteExitAsync(exec);
-            return exec.Pid;
         }
-        finally
+        if (abandoned is not null)
         {
-            _table.Release();
+            _logger.LogWarning("killing exec'd process {Pid}: {Reason} while runc exec ran", exec.Pid, abandoned);
+            exec.Abandon();
+            cancellationToken.ThrowIfCancellationRequested();
+            throw ShimErrors.FailedPrecondition($"cannot exec in {Name}: it stopped while the process was being started");
         }
+        if (stale is not null)
+        {
+            _logger.LogWarning("dropping undeleted exited process {Pid}: its pid was reused", stale.Pid);
+            await stale.DropAsync().ConfigureAwait(false);
+        }
+        _ = RouteExitAsync(exec);
+        return exec.Pid;
     }
 
     public async Task KillAsync(uint signal, uint pid, bool all, CancellationToken cancellationToken)
@@ -265,6 +291,13 @@ internal sealed class ShimTask : IContainerTeardown
         try
         {
             var init = RequireInit("delete");
+            Task routed;
+            lock (_gate)
+                routed = _initExitRouted;
+            // An init reaped but not yet recorded waits for its execs' exits (exit
+            // order); let its router finish rather than record the exit here first.
+            if (init.Reaped.IsCompleted)
+                await WaitForExitRoutingAsync(routed, cancellationToken).ConfigureAwait(false);
             await init.DeleteAsync(this, cancellationToken).ConfigureAwait(false);
             _logger.LogInformation("deleted task (exit status {ExitStatus})", init.ExitStatus);
             return init.ToDeleteReply();
@@ -363,6 +396,7 @@ internal sealed class ShimTask : IContainerTeardown
         List<ExecProcess> execs;
         lock (_gate)
         {
+            _noMoreExecs = true;
             execs = [.. _execs.Values];
             _execs.Clear();
             _execs.TrimExcess();
@@ -374,19 +408,58 @@ internal sealed class ShimTask : IContainerTeardown
         }
     }
 
-    /// <summary>The exit router: applies a process's exit once it is reaped and its output is copied.</summary>
-    private async Task RouteExitAsync(ShimProcess process)
+    /// <summary>
+    /// The init's exit router: once it is reaped and its output copied, no
+    /// exec is added any more, the live execs are killed and their exits
+    /// recorded first, then the init's.
+    /// </summary>
+    private async Task RouteInitExitAsync(InitProcess init)
+    {
+        try
+        {
+            var exit = await init.Reaped.ConfigureAwait(false);
+            if (init.Io is { } io)
+                await io.WaitOutputAsync(ShimProcess.OutputWait).ConfigureAwait(false);
+            List<ExecProcess> execs;
+            lock (_gate)
+            {
+                _noMoreExecs = true;
+                execs = [.. _execs.Values];
+            }
+            await InitExitOrder.RecordAsync(init, exit, execs, InitExitOrder.ExecWait, _logger).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError("handling the exit of the init {Pid} failed: {Error}", init.Pid, e.Message);
+        }
+    }
+
+    /// <summary>An exec's exit router: applies its exit once it is reaped and its output is copied.</summary>
+    private async Task RouteExitAsync(ExecProcess process)
     {
         try
         {
             var exit = await process.Reaped.ConfigureAwait(false);
             if (process.Io is { } io)
                 await io.WaitOutputAsync(ShimProcess.OutputWait).ConfigureAwait(false);
-            await process.RecordExitAsync(exit).ConfigureAwait(false);
+            process.RecordExit(exit);
         }
         catch (Exception e)
         {
             _logger.LogError("handling the exit of {Pid} failed: {Error}", process.Pid, e.Message);
+        }
+    }
+
+    private async Task WaitForExitRoutingAsync(Task routed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await routed.WaitAsync(InitExitOrder.ExecWait + ShimProcess.OutputWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Bounded by the router's own waits; should it still hang, Delete records the exit itself.
+            _logger.LogWarning("the init's exit is still being routed; deleting anyway");
         }
     }
 

@@ -38,7 +38,11 @@ public sealed class DaemonClient : IDisposable
     public CallOptions Options(CancellationToken cancellationToken = default) =>
         new(headers: Headers, deadline: DateTime.UtcNow.AddMinutes(2), cancellationToken: cancellationToken);
 
-    public async Task<Container> CreateContainerAsync(string id, params string[] args)
+    public Task<Container> CreateContainerAsync(string id, params string[] args) =>
+        CreateContainerWithSpecAsync(id, OciSpecs.Container(id, args));
+
+    /// <summary>A container record with a spec of the test's own (see <see cref="OciSpecs"/>).</summary>
+    public async Task<Container> CreateContainerWithSpecAsync(string id, string specJson)
     {
         var container = new Container
         {
@@ -46,7 +50,7 @@ public sealed class DaemonClient : IDisposable
             Spec = new Google.Protobuf.WellKnownTypes.Any
             {
                 TypeUrl = OciSpecs.TypeUrl,
-                Value = ByteString.CopyFromUtf8(OciSpecs.Container(id, args)),
+                Value = ByteString.CopyFromUtf8(specJson),
             },
         };
         var response = await Containers.CreateAsync(new CreateContainerRequest { Container = container }, Options());

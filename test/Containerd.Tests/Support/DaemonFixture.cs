@@ -12,10 +12,13 @@ public abstract class DaemonFixture
 
     protected DaemonClient Client { get; private set; } = null!;
 
+    /// <summary>How the fixture's daemon is started (a fixture may add daemon arguments).</summary>
+    protected virtual DaemonStartOptions StartOptions => new();
+
     [OneTimeSetUp]
     public async Task StartDaemonAsync()
     {
-        Daemon = await DaemonProcess.StartAsync();
+        Daemon = await DaemonProcess.StartAsync(StartOptions);
     }
 
     [OneTimeTearDown]

@@ -65,6 +65,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         [
             TestPaths.Daemon, "--address", Address, "--root", RootDir, "--state", StateDir,
             "--shim", TestPaths.Shim, "--log-level", "debug",
+            .. options.Arguments ?? [],
         ];
         ProcessStartInfo info;
         if (options.UnderSystemd)

@@ -14,4 +14,17 @@ public static class OciSpecs
     public static string Process(string[] args, string cwd = "/") => ProcessSpec.Create(args, [], cwd).ToJsonString();
 
     public static string Container(string hostname, string[] args) => RuntimeSpec.Create(hostname, args, [], "/").ToJsonString();
+
+    /// <summary>
+    /// A container that shares the host's pid namespace (no "pid" in
+    /// linux.namespaces): its exec'd processes outlive its init.
+    /// </summary>
+    public static string ContainerSharingHostPid(string hostname, string[] args)
+    {
+        var spec = RuntimeSpec.Create(hostname, args, [], "/");
+        var namespaces = spec["linux"]!["namespaces"]!.AsArray();
+        var pid = namespaces.Single(n => (string?)n!["type"] == "pid");
+        namespaces.Remove(pid);
+        return spec.ToJsonString();
+    }
 }

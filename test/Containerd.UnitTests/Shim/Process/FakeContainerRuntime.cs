@@ -35,11 +35,15 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task ExecAsync(string specFile, string pidFile, IRuncStdio stdio) => Record("exec");
 
-    public Task KillAsync(int signal, bool all)
+    /// <summary>runc kill does not return before this completes (a hung runc).</summary>
+    public Task KillGate { get; set; } = Task.CompletedTask;
+
+    public async Task KillAsync(int signal, bool all)
     {
+        await KillGate;
         var recorded = Record(all ? $"kill {signal} all" : $"kill {signal}");
         OnKill?.Invoke();
-        return recorded;
+        await recorded;
     }
 
     public Task PauseAsync() => Record("pause");
@@ -59,9 +63,13 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
         return Status;
     }
 
+    /// <summary>Runs after kill(2) of a pid is recorded (e.g. the process dies).</summary>
+    public Action<int, int>? OnSignal { get; set; }
+
     public int Signal(int pid, int signal)
     {
         Calls.Add($"signal {pid} {signal}");
+        OnSignal?.Invoke(pid, signal);
         return SignalErrno;
     }
 

@@ -77,13 +77,18 @@ public sealed class InitProcessTests
     public async Task Exec_is_allowed_in_a_created_or_running_task(string state)
     {
         var init = await InState(state);
-        var started = false;
-        await init.ExecAsync(() =>
-        {
-            started = true;
-            return Task.FromResult<ExecProcess>(null!);
-        }, CancellationToken.None);
-        Assert.That(started, Is.True);
+        Assert.DoesNotThrowAsync(() => init.CheckExecAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public async Task Exec_into_a_reaped_init_is_refused_without_recording_its_exit()
+    {
+        var init = await InState("running");
+        _reaped.SetResult(new ProcessExit(0, DateTime.UtcNow));
+        var error = Assert.ThrowsAsync<RpcException>(() => init.CheckExecAsync(CancellationToken.None))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(init.State, Is.SameAs(InitRunningState.Instance), "its exit router records it, after the execs' exits");
+        Assert.That(_observer.Events, Is.EqualTo(new[] { "start 42" }));
     }
 
     [TestCase("paused")]
@@ -92,7 +97,7 @@ public sealed class InitProcessTests
     public async Task Exec_is_refused_otherwise_naming_the_task_and_its_state(string state)
     {
         var init = await InState(state);
-        var error = Assert.ThrowsAsync<RpcException>(() => init.ExecAsync(() => throw new AssertionException("runc exec must not run"), CancellationToken.None))!;
+        var error = Assert.ThrowsAsync<RpcException>(() => init.CheckExecAsync(CancellationToken.None))!;
         Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
         Assert.That(error.Status.Detail, Is.EqualTo($"cannot exec in task \"c1\": it is {state}"));
     }
@@ -191,18 +196,50 @@ public sealed class InitProcessTests
     }
 
     [Test]
-    public async Task An_exit_reaped_during_start_is_published_after_the_start()
+    public async Task An_exit_reaped_during_start_is_recorded_at_once_and_published_after_the_start()
     {
         var init = NewInit();
         var release = new TaskCompletionSource();
         _runtime.StartGate = release.Task;
         var start = init.StartAsync(CancellationToken.None);
         var exit = init.RecordExitAsync(new ProcessExit(0, DateTime.UtcNow));
-        Assert.That(exit.IsCompleted, Is.False, "the exit waits for the start to finish");
+        Assert.That(exit.IsCompleted, Is.True, "recording an exit never waits for a runc call");
+        Assert.That(await exit, Is.True);
+        Assert.That(init.State, Is.SameAs(InitStoppedState.Instance));
+        Assert.That(init.Finished.IsCompleted, Is.True);
+        Assert.That(_observer.Events, Is.Empty, "its EXIT waits for the START");
         release.SetResult();
         await start;
-        Assert.That(await exit, Is.True);
+        Assert.That(init.State, Is.SameAs(InitStoppedState.Instance), "a start that returns late does not revive it");
         Assert.That(_observer.Events, Is.EqualTo(new[] { "start 42", "exit 42 0" }));
+    }
+
+    [Test]
+    public async Task An_exit_during_a_failing_start_is_published_alone()
+    {
+        var init = NewInit();
+        var release = new TaskCompletionSource();
+        _runtime.StartGate = release.Task;
+        _runtime.Failures["start"] = new RuncException("start", "container init was OOM-killed", 1);
+        var start = init.StartAsync(CancellationToken.None);
+        Assert.That(await init.RecordExitAsync(new ProcessExit(137, DateTime.UtcNow)), Is.True);
+        release.SetResult();
+        Assert.ThrowsAsync<RpcException>(() => start);
+        Assert.That(_observer.Events, Is.EqualTo(new[] { "exit 42 137" }));
+    }
+
+    [Test]
+    public async Task An_exit_while_a_kill_waits_for_runc_is_recorded_and_published_at_once()
+    {
+        var init = await InState("running");
+        var release = new TaskCompletionSource();
+        _runtime.OnKill = null;
+        _runtime.KillGate = release.Task;
+        var kill = init.KillAsync(9, all: false, CancellationToken.None);
+        Assert.That(await init.RecordExitAsync(new ProcessExit(137, DateTime.UtcNow)).WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(_observer.Events, Is.EqualTo(new[] { "start 42", "exit 42 137" }));
+        release.SetResult();
+        await kill;
     }
 
     [Test]
