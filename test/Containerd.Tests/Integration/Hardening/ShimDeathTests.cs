@@ -1,0 +1,104 @@
+using Containerd.Api.Containers;
+using Containerd.Api.Execution;
+using Containerd.Shared.Native;
+using Containerd.Tests.Support;
+using Grpc.Core;
+using Status = Containerd.Api.Types.Status;
+using Task = System.Threading.Tasks.Task;
+using EventType = Containerd.Api.Types.Event.Types.EventType;
+
+namespace Containerd.Tests.Integration.Hardening;
+
+/// <summary>
+/// What a dead shim leaves the daemon to answer for: the task's tombstone survives
+/// daemon restarts until Delete, every exec'd process gets its EXIT and is deletable.
+/// </summary>
+[TestFixture]
+public sealed class ShimDeathTests : DaemonFixture
+{
+    [Test]
+    public async Task TombstoneOfAKilledShimSurvivesADaemonKill()
+    {
+        var o = Client.Options();
+        await using (var events = await Client.SubscribeEventsAsync())
+        {
+            var pid = await Client.RunAsync("buried", "sleep", "300");
+            Libc.Kill(Probe.ShimPid(Daemon, Client.Namespace, "buried"), 9);
+            var exit = await events.WaitForExitAsync("buried", pid);
+            Assert.That(exit.ExitStatus, Is.EqualTo(137u));
+            var info = (await Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "buried" }, o)).Task;
+            Assert.That((info.Status, info.Pid), Is.EqualTo((Status.Stopped, pid)));
+
+            await Daemon.KillAsync();
+            await Daemon.RestartAsync();
+            using var client = Daemon.Connect(Client.Namespace);
+            var ro = client.Options();
+            info = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "buried" }, ro)).Task;
+            Assert.That((info.Status, info.Pid), Is.EqualTo((Status.Stopped, pid)), "the restarted daemon still knows the stopped task");
+            var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "buried" }, ro);
+            Assert.Multiple(() =>
+            {
+                Assert.That(deleted.ExitStatus, Is.EqualTo(137u));
+                Assert.That(deleted.ExitedAt, Is.EqualTo(exit.ExitedAt), "Delete reports the time the EXIT carried");
+            });
+            Assert.That(Code(() => client.Tasks.InfoAsync(new InfoRequest { ContainerId = "buried" }, ro).ResponseAsync),
+                Is.EqualTo(StatusCode.NotFound));
+            await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "buried" }, ro);
+        }
+    }
+
+    [Test]
+    public async Task ExecsOfAKilledShimGetTheirExitAndAreDeletable()
+    {
+        var o = Client.Options();
+        await using var events = await Client.SubscribeEventsAsync();
+        var pid = await Client.RunAsync("crowd", "sleep", "300");
+        var running = await Client.ExecAsync("crowd", ["sleep", "300"]);
+        var finished = await Client.ExecAsync("crowd", ["true"]);
+        var finishedExit = await events.WaitForExitAsync("crowd", finished.Pid);
+        Libc.Kill(Probe.ShimPid(Daemon, Client.Namespace, "crowd"), 9);
+
+        var execExit = await events.WaitForExitAsync("crowd", running.Pid);
+        var initExit = await events.WaitForExitAsync("crowd", pid);
+        Assert.Multiple(() =>
+        {
+            Assert.That(execExit.ExitStatus, Is.EqualTo(137u), "the running exec was killed with its container");
+            Assert.That(initExit.ExitStatus, Is.EqualTo(137u));
+            Assert.That(events.Sequence("crowd").Count(e => e.Type == EventType.Exit && e.Pid == running.Pid), Is.EqualTo(1));
+            Assert.That(events.Sequence("crowd").Count(e => e.Type == EventType.Exit && e.Pid == finished.Pid), Is.EqualTo(1),
+                "an exec whose exit the shim published gets no second one");
+        });
+
+        var deleted = await Client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "crowd", Pid = running.Pid }, o);
+        Assert.Multiple(() =>
+        {
+            Assert.That(deleted.ExitStatus, Is.EqualTo(137u));
+            Assert.That(deleted.ExitedAt, Is.EqualTo(execExit.ExitedAt));
+        });
+        Assert.That(Code(() => Client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "crowd", Pid = running.Pid }, o).ResponseAsync),
+            Is.EqualTo(StatusCode.NotFound), "deleted once, then gone");
+
+        // The other exec outlives a daemon restart in the tombstone.
+        await Daemon.KillAsync();
+        await Daemon.RestartAsync();
+        using var client = Daemon.Connect(Client.Namespace);
+        var ro = client.Options();
+        var kept = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "crowd", Pid = finished.Pid }, ro);
+        Assert.Multiple(() =>
+        {
+            Assert.That(kept.ExitStatus, Is.EqualTo(0u));
+            Assert.That(kept.ExitedAt, Is.EqualTo(finishedExit.ExitedAt));
+        });
+        Assert.That(Code(() => client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = "crowd", Pid = running.Pid }, ro).ResponseAsync),
+            Is.EqualTo(StatusCode.NotFound), "a deleted exec does not come back after a restart");
+        var gone = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "crowd" }, ro);
+        Assert.That((gone.ExitStatus, gone.ExitedAt), Is.EqualTo((137u, initExit.ExitedAt)));
+        await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "crowd" }, ro);
+    }
+
+    private static StatusCode Code(Func<Task> call)
+    {
+        var e = Assert.ThrowsAsync<RpcException>(async () => await call());
+        return e!.StatusCode;
+    }
+}
