@@ -96,6 +96,33 @@ public sealed class ShimDeathTests : DaemonFixture
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "crowd" }, ro);
     }
 
+    [Test]
+    public async Task KeptExitSurvivesASecondRestartBeforeAnyoneSubscribes()
+    {
+        var pid = await Client.RunAsync("unheard", "sleep", "300");
+        await Daemon.StopAsync();
+        Libc.Kill((int)pid, 9);
+        await Probe.UntilAsync(() => Probe.IsGone(pid), "the shim to reap its init");
+        await Daemon.RestartAsync();
+        // CREATE, START, then the EXIT the shim queued while the daemon was down: published (kept) and recorded.
+        await Probe.UntilPersistedAsync(Daemon, Client.Namespace, "unheard", 3);
+        await Daemon.KillAsync();
+        await Daemon.RestartAsync();
+
+        using var client = Daemon.Connect(Client.Namespace);
+        var o = client.Options();
+        await using var events = await client.SubscribeEventsAsync();
+        var exit = await events.WaitForExitAsync("unheard", pid);
+        var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "unheard" }, o);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit.ExitStatus, Is.EqualTo(137u));
+            Assert.That(exit.ExitedAt, Is.EqualTo(deleted.ExitedAt), "the EXIT carries the time the init really exited");
+            Assert.That(events.Sequence("unheard").Count(e => e.Type == EventType.Exit), Is.EqualTo(1), "delivered once");
+        });
+        await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "unheard" }, o);
+    }
+
     private static StatusCode Code(Func<Task> call)
     {
         var e = Assert.ThrowsAsync<RpcException>(async () => await call());
