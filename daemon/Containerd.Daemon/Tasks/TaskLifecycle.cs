@@ -75,7 +75,7 @@ public sealed class TaskLifecycle(
         {
             Directory.CreateDirectory(bundle.Directory, PrivateDirectory);
             Directory.CreateDirectory(layout.RuntimeRoot(@namespace), PrivateDirectory);
-            AtomicFile.Write(bundle.ConfigFile, container.Spec.Value.Span);
+            AtomicFile.Write(bundle.ConfigFile, BundleConfig.For(container.Spec.Value.Span, @namespace, id));
             bundle.WriteRuntime(runtime);
             await crashPoints.ReachedAsync(CrashPoints.BundleWritten, cancellationToken).ConfigureAwait(false);
 

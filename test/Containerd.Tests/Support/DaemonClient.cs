@@ -38,7 +38,18 @@ public sealed class DaemonClient : IDisposable
     public CallOptions Options(CancellationToken cancellationToken = default) =>
         new(headers: Headers, deadline: DateTime.UtcNow.AddMinutes(2), cancellationToken: cancellationToken);
 
-    public async Task<Container> CreateContainerAsync(string id, params string[] args)
+    public Task<Container> CreateContainerAsync(string id, params string[] args) => CreateContainerAsync(id, OciSpecs.Container(id, args));
+
+    /// <summary>Creates a container record and runs its task with a memory limit (linux.resources.memory.limit); returns the init pid.</summary>
+    public async Task<uint> RunWithMemoryLimitAsync(string id, long memoryLimit, params string[] args)
+    {
+        await CreateContainerAsync(id, OciSpecs.Container(id, args, memoryLimit));
+        var pid = (await Tasks.CreateAsync(CreateTaskRequest(id), Options())).Pid;
+        await Tasks.StartAsync(new StartRequest { ContainerId = id }, Options());
+        return pid;
+    }
+
+    private async Task<Container> CreateContainerAsync(string id, string spec)
     {
         var container = new Container
         {
@@ -46,7 +57,7 @@ public sealed class DaemonClient : IDisposable
             Spec = new Google.Protobuf.WellKnownTypes.Any
             {
                 TypeUrl = OciSpecs.TypeUrl,
-                Value = ByteString.CopyFromUtf8(OciSpecs.Container(id, args)),
+                Value = ByteString.CopyFromUtf8(spec),
             },
         };
         var response = await Containers.CreateAsync(new CreateContainerRequest { Container = container }, Options());

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Containerd.Api.Containers;
 using Containerd.Api.Execution;
 using Containerd.Shared.Native;
@@ -121,6 +122,98 @@ public sealed class ShimDeathTests : DaemonFixture
             Assert.That(events.Sequence("unheard").Count(e => e.Type == EventType.Exit), Is.EqualTo(1), "delivered once");
         });
         await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = "unheard" }, o);
+    }
+
+    [Test]
+    public async Task SameIdInTwoNamespacesGetsTwoCgroupsWithTheirOwnLimits()
+    {
+        const long small = 64L << 20, large = 96L << 20;
+        var otherNamespace = Client.Namespace + "-b";
+        using var other = Daemon.Connect(otherNamespace);
+        var pid = await Client.RunWithMemoryLimitAsync("twin", small, "sleep", "300");
+        try
+        {
+            var otherPid = await other.RunWithMemoryLimitAsync("twin", large, "sleep", "300");
+            try
+            {
+                Assert.Multiple(() =>
+                {
+                    Assert.That(MemoryCgroup(pid), Is.EqualTo(($"/{Client.Namespace}/twin", small)));
+                    Assert.That(MemoryCgroup(otherPid), Is.EqualTo(($"/{otherNamespace}/twin", large)));
+                });
+            }
+            finally
+            {
+                await other.RemoveAsync("twin");
+            }
+        }
+        finally
+        {
+            await Client.RemoveAsync("twin");
+            RemoveNamespaceCgroups(Client.Namespace);
+            RemoveNamespaceCgroups(otherNamespace);
+        }
+    }
+
+    [Test]
+    public async Task CtrExecSaysTheDaemonWentAwayNotThatItCannotConnect()
+    {
+        var pid = await Client.RunAsync("left", "sleep", "300");
+        await using (var events = await Client.SubscribeEventsAsync())
+        {
+            var info = new ProcessStartInfo(TestPaths.Ctr) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "--address", Daemon.Address, "--namespace", Client.Namespace, "tasks", "exec", "left", "sleep", "1" })
+                info.ArgumentList.Add(arg);
+            using var ctr = Process.Start(info)!;
+            var stderr = ctr.StandardError.ReadToEndAsync();
+            var stdout = ctr.StandardOutput.ReadToEndAsync();
+            await events.WaitForAsync(e => e.Type == EventType.ExecAdded && e.Id == "left");
+            await Daemon.KillAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await ctr.WaitForExitAsync(timeout.Token);
+            await stdout;
+            var said = await stderr;
+            Assert.Multiple(() =>
+            {
+                Assert.That(ctr.ExitCode, Is.EqualTo(255));
+                Assert.That(said, Does.Contain("containerd went away").And.Contain("may have run"));
+                Assert.That(said, Does.Not.Contain("cannot connect"));
+            });
+        }
+
+        await Daemon.RestartAsync();
+        using var client = Daemon.Connect(Client.Namespace);
+        await client.RemoveAsync("left");
+        Assert.That(Probe.IsAlive(pid), Is.False);
+    }
+
+    /// <summary>The memory cgroup of a process (v1 memory hierarchy, else the v2 unified one) and the limit set on it.</summary>
+    private static (string Path, long Limit) MemoryCgroup(uint pid)
+    {
+        var lines = File.ReadAllLines($"/proc/{pid}/cgroup").Select(l => l.Split(':', 3)).ToList();
+        if (lines.FirstOrDefault(f => f[1].Split(',').Contains("memory")) is { } v1)
+            return (v1[2], long.Parse(File.ReadAllText($"/sys/fs/cgroup/memory{v1[2]}/memory.limit_in_bytes").Trim()));
+        var v2 = lines.Single(f => f[0] == "0");
+        return (v2[2], long.Parse(File.ReadAllText($"/sys/fs/cgroup{v2[2]}/memory.max").Trim()));
+    }
+
+    /// <summary>runc removes a container's cgroup, not the namespace's parent one the daemon named.</summary>
+    private static void RemoveNamespaceCgroups(string ns)
+    {
+        foreach (var dir in new[] { "/sys/fs/cgroup" }.Concat(Directory.GetDirectories("/sys/fs/cgroup")).Select(d => Path.Combine(d, ns)))
+        {
+            try
+            {
+                if (Directory.Exists(dir))
+                    Directory.Delete(dir);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     private static StatusCode Code(Func<Task> call)
