@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Containerd.Daemon.Events;
 
 /// <summary>
-/// The exchange's backlog on disk (STATE/events/NS.events, one file per
+/// The EXITs of the exchange's backlog on disk (STATE/events/NS.events, one file per
 /// namespace), so the events kept for a namespace's first subscriber survive
 /// daemon restarts until they are delivered. Each file is a sequence of
 /// length-delimited protobuf events: appended as events are kept (a daemon

@@ -17,9 +17,11 @@ namespace Containerd.Daemon.Events;
 /// it serves, so no client can be subscribed yet; without this backlog those
 /// events would go nowhere and, acknowledged to the shim, be gone for good.
 /// Later subscribers get only live events, as before. With a
-/// <see cref="EventBacklogStore"/> the backlog is also kept on disk until it
-/// is delivered, and loaded again at start, so it survives restarts of a
-/// daemon nobody subscribed to in between.
+/// <see cref="EventBacklogStore"/> the backlog's EXITs are also kept on disk
+/// until delivered, and loaded again at start, so they survive restarts of a
+/// daemon nobody subscribed to in between. Only EXITs: an exit acknowledged to
+/// its shim exists nowhere else, while the rest (CREATE, START...) is the
+/// past of a state any client can ask for.
 /// </para>
 /// </summary>
 public sealed class EventExchange
@@ -135,16 +137,16 @@ public sealed class EventExchange
             return;
         if (_backlog.Count >= _backlogCapacity)
         {
-            var (droppedNamespace, _) = _backlog.Dequeue();
+            var (droppedNamespace, dropped) = _backlog.Dequeue();
             // Once, then every thousandth: a namespace nobody ever watches can fill it.
             if (_backlogDropped++ % 1000 == 0)
                 _logger.LogWarning("event backlog full ({Capacity} events for namespaces without subscribers); dropping the oldest, of {Namespace} ({Dropped} dropped so far)",
                     _backlogCapacity, droppedNamespace, _backlogDropped);
-            if (_store is not null)
+            if (_store is not null && IsKeptOnDisk(dropped))
                 DroppedFromFile(droppedNamespace);
         }
         _backlog.Enqueue((@namespace, evt));
-        if (_store is null)
+        if (_store is null || !IsKeptOnDisk(evt))
             return;
         _store.Append(@namespace, evt);
         _keptCounts[@namespace] = _keptCounts.GetValueOrDefault(@namespace) + 1;
@@ -164,7 +166,7 @@ public sealed class EventExchange
             _staleRecords[@namespace] = stale;
             return;
         }
-        _store!.Rewrite(@namespace, _backlog.Where(item => item.Namespace == @namespace).Select(item => item.Event).ToList());
+        _store!.Rewrite(@namespace, KeptOnDisk(@namespace));
         _staleRecords.Remove(@namespace);
     }
 
@@ -191,11 +193,16 @@ public sealed class EventExchange
         if (excess > 0)
         {
             foreach (var (@namespace, _) in loaded)
-                store.Rewrite(@namespace, _backlog.Where(item => item.Namespace == @namespace).Select(item => item.Event).ToList());
+                store.Rewrite(@namespace, KeptOnDisk(@namespace));
         }
         if (_backlog.Count > 0)
             _logger.LogInformation("{Count} events kept for namespaces without subscribers loaded from {Directory}", _backlog.Count, store.Directory);
     }
+
+    private static bool IsKeptOnDisk(Event evt) => evt.Type == Event.Types.EventType.Exit;
+
+    private List<Event> KeptOnDisk(string @namespace) =>
+        _backlog.Where(item => item.Namespace == @namespace && IsKeptOnDisk(item.Event)).Select(item => item.Event).ToList();
 
     /// <summary>Removes and returns the namespace's kept events, in publish order.</summary>
     private List<Event> TakeBacklog(string @namespace)
