@@ -53,14 +53,21 @@ public sealed class EventBacklogStore
     {
         if (events.Count == 0)
         {
-            File.Delete(FileOf(@namespace));
+            DeleteIfThere(FileOf(@namespace));
             return;
         }
         System.IO.Directory.CreateDirectory(Directory, PrivateDirectory);
         AtomicFile.Write(FileOf(@namespace), Serialize(events));
     });
 
-    public void Remove(string @namespace) => Try(() => File.Delete(FileOf(@namespace)));
+    public void Remove(string @namespace) => Try(() => DeleteIfThere(FileOf(@namespace)));
+
+    /// <summary>File.Delete throws when the directory is missing too (nothing was ever kept): that is no failure.</summary>
+    private static void DeleteIfThere(string path)
+    {
+        if (File.Exists(path))
+            File.Delete(path);
+    }
 
     /// <summary>Every namespace's kept events, each in the order they were kept.</summary>
     public IReadOnlyList<(string Namespace, IReadOnlyList<Event> Events)> Load()

@@ -26,6 +26,8 @@ public sealed class ShimCrashTests : DaemonFixture
         var pid = await Client.RunAsync("orphan", "sleep", "300");
         var exec = await Client.ExecAsync("orphan", ["sleep", "300"]);
         var shim = Probe.ShimPid(Daemon, Client.Namespace, "orphan");
+        // Exec returns before the pump relays EXEC_ADDED; killed sooner, the shim would take it along.
+        await events.WaitForAsync(e => e.Type == EventType.ExecAdded && e.Pid == exec.Pid);
 
         var clock = Stopwatch.StartNew();
         var killedAt = DateTime.UtcNow;
