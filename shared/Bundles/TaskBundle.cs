@@ -11,7 +11,8 @@ namespace Containerd.Shared.Bundles;
 /// <para>
 /// Who writes what: the daemon writes <see cref="ConfigFile"/> and
 /// <see cref="RuntimeFile"/> before it starts the shim, and
-/// <see cref="EventSequenceFile"/> as it publishes events; the shim writes
+/// <see cref="EventSequenceFile"/> as it publishes events and
+/// <see cref="TombstoneFile"/> when the shim died; the shim writes
 /// <see cref="ShimPidFile"/> (its own pid, first thing), its log, runc's log
 /// and, through runc, <see cref="InitPidFile"/>.
 /// </para>
@@ -46,6 +47,13 @@ public sealed class TaskBundle
 
     /// <summary>The last event sequence the daemon published; a restarted daemon resumes after it.</summary>
     public string EventSequenceFile => File("events.seq");
+
+    /// <summary>
+    /// The record of a task whose shim died (the daemon's, written when it
+    /// buries the task): kept until Delete, so a restarted daemon still knows
+    /// how the task ended.
+    /// </summary>
+    public string TombstoneFile => File("tombstone.json");
 
     /// <summary>The init's pid as runc wrote it (--pid-file); it outlives a killed shim.</summary>
     public string InitPidFile => File("init.pid");

@@ -16,7 +16,12 @@ namespace Containerd.Daemon.Events;
 /// replays what their shims queued while it was away (exits above all) before
 /// it serves, so no client can be subscribed yet; without this backlog those
 /// events would go nowhere and, acknowledged to the shim, be gone for good.
-/// Later subscribers get only live events, as before.
+/// Later subscribers get only live events, as before. With a
+/// <see cref="EventBacklogStore"/> the backlog's EXITs are also kept on disk
+/// until delivered, and loaded again at start, so they survive restarts of a
+/// daemon nobody subscribed to in between. Only EXITs: an exit acknowledged to
+/// its shim exists nowhere else, while the rest (CREATE, START...) is the
+/// past of a state any client can ask for.
 /// </para>
 /// </summary>
 public sealed class EventExchange
@@ -33,16 +38,27 @@ public sealed class EventExchange
     private readonly HashSet<string> _subscribedNamespaces = new(StringComparer.Ordinal);
     private readonly Queue<(string Namespace, Event Event)> _backlog = new();
     private readonly ILogger _logger;
+    private readonly EventBacklogStore? _store;
+    // Per namespace, records its file holds beyond what the backlog keeps (the oldest,
+    // dropped from memory): rewritten away in batches, not for every dropped event.
+    private readonly Dictionary<string, int> _staleRecords = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _keptCounts = new(StringComparer.Ordinal);
     private long _backlogDropped;
     private bool _closed;
 
-    public EventExchange(int capacity = DefaultCapacity, int backlogCapacity = DefaultBacklogCapacity, ILogger<EventExchange>? logger = null)
+    /// <param name="store">Where the backlog is kept across restarts; what it holds is loaded now.</param>
+    public EventExchange(
+        int capacity = DefaultCapacity, int backlogCapacity = DefaultBacklogCapacity, ILogger<EventExchange>? logger = null,
+        EventBacklogStore? store = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(backlogCapacity);
         _capacity = capacity;
         _backlogCapacity = backlogCapacity;
         _logger = logger ?? NullLogger<EventExchange>.Instance;
+        _store = store;
+        if (store is not null)
+            LoadBacklog(store);
     }
 
     public EventSubscription Subscribe(string @namespace)
@@ -50,8 +66,15 @@ public sealed class EventExchange
         lock (_gate)
         {
             List<Event>? kept = null;
-            if (!_closed && _subscribedNamespaces.Add(@namespace) && _backlog.Count > 0)
-                kept = TakeBacklog(@namespace);
+            if (!_closed && _subscribedNamespaces.Add(@namespace))
+            {
+                if (_backlog.Count > 0)
+                    kept = TakeBacklog(@namespace);
+                // Handed over (or nothing left): the file has served its purpose.
+                _store?.Remove(@namespace);
+                _staleRecords.Remove(@namespace);
+                _keptCounts.Remove(@namespace);
+            }
             // Room for the whole backlog on top of the usual buffer, so handing it
             // over can never cut the new subscriber off.
             var subscription = new EventSubscription(this, @namespace, _capacity + (kept?.Count ?? 0));
@@ -114,14 +137,72 @@ public sealed class EventExchange
             return;
         if (_backlog.Count >= _backlogCapacity)
         {
-            var (droppedNamespace, _) = _backlog.Dequeue();
+            var (droppedNamespace, dropped) = _backlog.Dequeue();
             // Once, then every thousandth: a namespace nobody ever watches can fill it.
             if (_backlogDropped++ % 1000 == 0)
                 _logger.LogWarning("event backlog full ({Capacity} events for namespaces without subscribers); dropping the oldest, of {Namespace} ({Dropped} dropped so far)",
                     _backlogCapacity, droppedNamespace, _backlogDropped);
+            if (_store is not null && IsKeptOnDisk(dropped))
+                DroppedFromFile(droppedNamespace);
         }
         _backlog.Enqueue((@namespace, evt));
+        if (_store is null || !IsKeptOnDisk(evt))
+            return;
+        _store.Append(@namespace, evt);
+        _keptCounts[@namespace] = _keptCounts.GetValueOrDefault(@namespace) + 1;
     }
+
+    /// <summary>
+    /// The file of a namespace keeps its dropped events until they outnumber
+    /// the ones it still has (at least 64): then it is rewritten, so the disk
+    /// stays bounded as the backlog is, at amortised constant cost per event.
+    /// </summary>
+    private void DroppedFromFile(string @namespace)
+    {
+        var stale = _staleRecords.GetValueOrDefault(@namespace) + 1;
+        var keptCount = _keptCounts[@namespace] = _keptCounts.GetValueOrDefault(@namespace) - 1;
+        if (stale < Math.Max(64, keptCount))
+        {
+            _staleRecords[@namespace] = stale;
+            return;
+        }
+        _store!.Rewrite(@namespace, KeptOnDisk(@namespace));
+        _staleRecords.Remove(@namespace);
+    }
+
+    /// <summary>
+    /// At start: what the files hold, oldest first within each namespace,
+    /// bounded as the in-memory backlog is. The files are rewritten when more
+    /// was on disk than is kept, so they hold exactly the backlog again.
+    /// </summary>
+    private void LoadBacklog(EventBacklogStore store)
+    {
+        var loaded = store.Load();
+        foreach (var (@namespace, events) in loaded)
+        {
+            foreach (var evt in events)
+                _backlog.Enqueue((@namespace, evt));
+            _keptCounts[@namespace] = events.Count;
+        }
+        var excess = _backlog.Count - _backlogCapacity;
+        for (var i = 0; i < excess; i++)
+        {
+            var (dropped, _) = _backlog.Dequeue();
+            _keptCounts[dropped]--;
+        }
+        if (excess > 0)
+        {
+            foreach (var (@namespace, _) in loaded)
+                store.Rewrite(@namespace, KeptOnDisk(@namespace));
+        }
+        if (_backlog.Count > 0)
+            _logger.LogInformation("{Count} events kept for namespaces without subscribers loaded from {Directory}", _backlog.Count, store.Directory);
+    }
+
+    private static bool IsKeptOnDisk(Event evt) => evt.Type == Event.Types.EventType.Exit;
+
+    private List<Event> KeptOnDisk(string @namespace) =>
+        _backlog.Where(item => item.Namespace == @namespace && IsKeptOnDisk(item.Event)).Select(item => item.Event).ToList();
 
     /// <summary>Removes and returns the namespace's kept events, in publish order.</summary>
     private List<Event> TakeBacklog(string @namespace)

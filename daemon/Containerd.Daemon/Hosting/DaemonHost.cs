@@ -191,7 +191,9 @@ public static class DaemonHost
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
         builder.Services.AddHostedService<MetadataFileWatch>();
         builder.Services.AddSingleton<ContainerLocks>();
-        builder.Services.AddSingleton<EventExchange>(services => new EventExchange(logger: services.GetRequiredService<ILogger<EventExchange>>()));
+        builder.Services.AddSingleton<EventExchange>(services => new EventExchange(
+            logger: services.GetRequiredService<ILogger<EventExchange>>(),
+            store: new EventBacklogStore(Path.Combine(layout.StateRoot, "events"), services.GetRequiredService<ILogger<EventBacklogStore>>())));
         builder.Services.AddSingleton<TaskRegistry>();
         builder.Services.AddSingleton<RuntimeResolver>();
         builder.Services.AddSingleton<ShimDeleteCommand>();

@@ -36,6 +36,7 @@ public sealed class EventPump : IAsyncDisposable
     private readonly uint _initPid;
     private readonly Func<Task>? _shimLost;
     private readonly TimeSpan _ackInterval;
+    private readonly Action<Event>? _observed;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ulong _lastSeen;
     private ulong _lastPersisted;
@@ -46,10 +47,13 @@ public sealed class EventPump : IAsyncDisposable
     private Task _ackTask = Task.CompletedTask;
     private int _disposing;
 
+    /// <param name="observed">Sees each event once published (the task keeps track of its execs with it).</param>
     public EventPump(
-        ShimConnection shim, uint initPid, EventExchange exchange, ILogger logger, Func<Task>? shimLost = null, TimeSpan? ackInterval = null)
+        ShimConnection shim, uint initPid, EventExchange exchange, ILogger logger, Func<Task>? shimLost = null,
+        TimeSpan? ackInterval = null, Action<Event>? observed = null)
     {
         _ackInterval = ackInterval ?? DaemonTimeouts.Default.EventAckInterval;
+        _observed = observed;
         _shim = shim;
         _initPid = initPid;
         _exchange = exchange;
@@ -100,6 +104,7 @@ public sealed class EventPump : IAsyncDisposable
                     if (item.Event is { } evt)
                     {
                         _exchange.Publish(_shim.Namespace, evt);
+                        _observed?.Invoke(evt);
                         if (evt.Type == Event.Types.EventType.Exit && evt.Pid == _initPid)
                             Volatile.Write(ref _initExit, evt);
                     }

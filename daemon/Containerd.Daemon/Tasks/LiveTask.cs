@@ -14,9 +14,9 @@ namespace Containerd.Daemon.Tasks;
 /// codes and messages reach the client unchanged. Holds the shim connection,
 /// the event pump and the init's stdio (which a restarted daemon learns from
 /// the shim). When the shim dies, <see cref="TaskLifecycle"/> replaces it with
-/// a <see cref="StoppedTask"/>.
+/// a <see cref="StoppedTask"/>, whose tombstone the <see cref="Execs"/> feed.
 /// </summary>
-public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, EventPump events) : ITask
+public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, EventPump events, KnownExecs? execs = null) : ITask
 {
     private static readonly TimeSpan ListStateTimeout = TimeSpan.FromSeconds(5);
 
@@ -31,6 +31,9 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     public ShimConnection Shim { get; } = shim;
 
     public EventPump Events { get; } = events;
+
+    /// <summary>The exec'd processes as last heard of, for the tombstone if the shim dies.</summary>
+    public KnownExecs Execs { get; } = execs ?? new KnownExecs();
 
     public async Task<Types.Task> DescribeAsync(Any? spec, CancellationToken cancellationToken)
     {
@@ -80,6 +83,8 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
             Stdio = new Stdio { Stdin = request.Stdin, Stdout = request.Stdout, Stderr = request.Stderr, Terminal = request.Terminal },
         };
         var started = await Shim.CallAsync((c, o) => c.ExecAsync(exec, o), cancellationToken).ConfigureAwait(false);
+        // Not only from EXEC_ADDED: the shim may die before the pump relays it.
+        Execs.Added(started.Pid);
         return started.Pid;
     }
 
@@ -87,6 +92,7 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     {
         var deleted = await Shim.CallAsync(
             (c, o) => c.DeleteProcessAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken).ConfigureAwait(false);
+        Execs.Forget(pid);
         return new ExecutionApi.DeleteResponse { ContainerId = Id, ExitStatus = deleted.ExitStatus, ExitedAt = deleted.ExitedAt };
     }
 

@@ -12,10 +12,16 @@ namespace Containerd.Daemon.Tasks;
 /// daemon answers for it from its <see cref="TaskTombstone"/> the way a shim
 /// answers for a stopped task (Info/List STOPPED, Kill and DeleteProcess
 /// NotFound, Exec/Start/Pause/Resume FailedPrecondition), so clients still
-/// learn how it ended, until Delete removes it.
+/// learn how it ended, until Delete removes it. Its execs are deletable
+/// (DeleteProcess answers with the exit the tombstone kept, then forgets it).
 /// </summary>
-public sealed class StoppedTask(string @namespace, string id, uint initPid, Stdio stdio, TaskTombstone tombstone) : ITask
+/// <param name="persist">Records the tombstone again after an exec was deleted, so a restart does not bring it back.</param>
+public sealed class StoppedTask(
+    string @namespace, string id, uint initPid, Stdio stdio, TaskTombstone tombstone, Action<TaskTombstone>? persist = null) : ITask
 {
+    private readonly Lock _gate = new();
+    private TaskTombstone _tombstone = tombstone;
+
     public string Namespace { get; } = @namespace;
 
     public string Id { get; } = id;
@@ -24,7 +30,14 @@ public sealed class StoppedTask(string @namespace, string id, uint initPid, Stdi
 
     public Stdio Stdio { get; } = stdio;
 
-    public TaskTombstone Tombstone { get; } = tombstone;
+    public TaskTombstone Tombstone
+    {
+        get
+        {
+            lock (_gate)
+                return _tombstone;
+        }
+    }
 
     public Task<Types.Task> DescribeAsync(Any? spec, CancellationToken cancellationToken) =>
         Task.FromResult(TaskReplies.Task(Id, InitPid, Types.Status.Stopped, Stdio, spec));
@@ -38,18 +51,32 @@ public sealed class StoppedTask(string @namespace, string id, uint initPid, Stdi
     public Task<Empty> KillAsync(ExecutionApi.KillRequest request, CancellationToken cancellationToken) =>
         Task.FromException<Empty>(
             request.PidOrAllCase == ExecutionApi.KillRequest.PidOrAllOneofCase.Pid && request.Pid != 0 && request.Pid != InitPid
-                ? ProcessNotFound(request.Pid)
+                ? Tombstone.Exec(request.Pid) is null
+                    ? ProcessNotFound(request.Pid)
+                    : RpcErrors.NotFound($"cannot kill process {request.Pid} of task \"{Id}\": process already finished")
                 : RpcErrors.NotFound($"cannot kill task \"{Id}\": process already finished"));
 
     public Task<uint> ExecAsync(ExecutionApi.ExecRequest request, CancellationToken cancellationToken) =>
         Task.FromException<uint>(RpcErrors.FailedPrecondition($"cannot exec in task \"{Id}\": it is stopped"));
 
-    public Task<ExecutionApi.DeleteResponse> DeleteProcessAsync(uint pid, CancellationToken cancellationToken) =>
-        Task.FromException<ExecutionApi.DeleteResponse>(ProcessNotFound(pid));
+    /// <summary>An exec the tombstone holds: its exit, once; any other pid is unknown.</summary>
+    public Task<ExecutionApi.DeleteResponse> DeleteProcessAsync(uint pid, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_tombstone.Exec(pid) is not { } exec)
+                return Task.FromException<ExecutionApi.DeleteResponse>(ProcessNotFound(pid));
+            _tombstone = _tombstone.WithoutExec(pid);
+            persist?.Invoke(_tombstone);
+            return Task.FromResult(new ExecutionApi.DeleteResponse { ContainerId = Id, ExitStatus = exec.ExitStatus, ExitedAt = exec.ExitedAt });
+        }
+    }
 
-    /// <summary>The init's stdin went with its shim, so closing it succeeds; any other pid is unknown.</summary>
+    /// <summary>Stdin went with the shim, so closing the init's or a kept exec's succeeds; any other pid is unknown.</summary>
     public Task<Empty> CloseStdinAsync(uint pid, CancellationToken cancellationToken) =>
-        pid == 0 || pid == InitPid ? Task.FromResult(new Empty()) : Task.FromException<Empty>(ProcessNotFound(pid));
+        pid == 0 || pid == InitPid || Tombstone.Exec(pid) is not null
+            ? Task.FromResult(new Empty())
+            : Task.FromException<Empty>(ProcessNotFound(pid));
 
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) => Refused("pause");
 

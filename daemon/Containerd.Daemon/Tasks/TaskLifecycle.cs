@@ -19,8 +19,10 @@ namespace Containerd.Daemon.Tasks;
 /// mount, no bundle directory); a daemon killed inside a Create leaves what
 /// start-up recovery turns into a task again or removes. When a task's shim
 /// dies, the task is buried: what its container left is removed, the init's
-/// EXIT published, and the <see cref="LiveTask"/> replaced by a
-/// <see cref="StoppedTask"/> until Delete.
+/// EXIT (and that of every exec it still ran) published, and the
+/// <see cref="LiveTask"/> replaced by a <see cref="StoppedTask"/> until Delete.
+/// The bundle stays until then, holding the tombstone, so a restarted daemon
+/// still answers for the task.
 /// </summary>
 public sealed class TaskLifecycle(
     ContainerStore containers,
@@ -74,7 +76,7 @@ public sealed class TaskLifecycle(
         {
             Directory.CreateDirectory(bundle.Directory, PrivateDirectory);
             Directory.CreateDirectory(layout.RuntimeRoot(@namespace), PrivateDirectory);
-            AtomicFile.Write(bundle.ConfigFile, container.Spec.Value.Span);
+            AtomicFile.Write(bundle.ConfigFile, BundleConfig.For(container.Spec.Value.Span, @namespace, id));
             bundle.WriteRuntime(runtime);
             await crashPoints.ReachedAsync(CrashPoints.BundleWritten, cancellationToken).ConfigureAwait(false);
 
@@ -116,7 +118,8 @@ public sealed class TaskLifecycle(
             task = await BuryAsync(dead).ConfigureAwait(false);
         if (task is StoppedTask stopped)
         {
-            // The shim died earlier; everything it held is already gone.
+            // The shim died earlier; everything it held is already gone but the bundle and its tombstone.
+            RemoveTombstone(@namespace, id);
             registry.TryRemove(@namespace, id, out _);
             _logger.LogInformation("task deleted {Namespace} {ContainerId} {Pid} exit {ExitStatus} (its shim had died)",
                 @namespace, id, stopped.InitPid, stopped.Tombstone.ExitStatus);
@@ -134,6 +137,7 @@ public sealed class TaskLifecycle(
         {
             // The shim died under the call: answer as for a task whose shim had died before.
             var lost = await BuryAsync(live).ConfigureAwait(false);
+            RemoveTombstone(@namespace, id);
             registry.TryRemove(@namespace, id, out _);
             return DeletedReply(lost);
         }
@@ -164,12 +168,17 @@ public sealed class TaskLifecycle(
     /// event pump (resuming after BUNDLE/events.seq). Used by Create and by
     /// start-up recovery alike.
     /// </summary>
-    public LiveTask Attach(ShimConnection shim, uint initPid, Stdio stdio)
+    /// <param name="execs">The exec'd processes the shim reported (a re-attached task); none for a new one.</param>
+    public LiveTask Attach(ShimConnection shim, uint initPid, Stdio stdio, IEnumerable<ProcessState>? execs = null)
     {
         LiveTask? task = null;
+        var known = new KnownExecs();
+        if (execs is not null)
+            known.Seed(execs);
         var pump = new EventPump(shim, initPid, exchange, loggerFactory.CreateLogger<EventPump>(),
-            shimLost: () => OnShimLostAsync(task!), ackInterval: options.Timeouts.EventAckInterval);
-        task = new LiveTask(initPid, stdio, shim, pump);
+            shimLost: () => OnShimLostAsync(task!), ackInterval: options.Timeouts.EventAckInterval,
+            observed: evt => known.Observe(evt, initPid));
+        task = new LiveTask(initPid, stdio, shim, pump, known);
         if (!registry.TryAdd(task))
             throw RpcErrors.AlreadyExists($"task \"{shim.Id}\" already exists in namespace \"{shim.Namespace}\"");
         pump.Start();
@@ -179,18 +188,34 @@ public sealed class TaskLifecycle(
     /// <summary>
     /// Registers a task found at start-up whose shim had died while the daemon
     /// was away and whose container the cleanup (<paramref name="deleted"/>)
-    /// just removed, as a stopped task: its EXIT published (kept for the
-    /// namespace's first subscriber), deletable with the status it ended with.
+    /// just removed, as a stopped task: its tombstone written, its EXIT
+    /// published (kept for the namespace's first subscriber), deletable with
+    /// the status it ended with.
     /// </summary>
     public void RegisterLost(string @namespace, string id, uint initPid, ShimDeleteResult deleted)
     {
         var tombstone = TaskTombstone.Of(initExit: null, deleted, DateTime.UtcNow);
-        var stopped = new StoppedTask(@namespace, id, initPid, new Stdio(), tombstone);
+        var stopped = Entomb(@namespace, id, initPid, new Stdio(), tombstone);
         if (!registry.TryAdd(stopped))
             throw RpcErrors.AlreadyExists($"task \"{id}\" already exists in namespace \"{@namespace}\"");
         PublishExit(stopped);
         _logger.LogWarning("shim of {Namespace} {ContainerId} died while the daemon was away; init {Pid} exit {ExitStatus} (runtime said {RuntimeStatus})",
             @namespace, id, initPid, tombstone.ExitStatus, deleted.RuntimeStatus);
+    }
+
+    /// <summary>
+    /// Registers a task an earlier daemon buried (its bundle holds a
+    /// tombstone) as the stopped task it was. Its EXITs were published then.
+    /// </summary>
+    public void RegisterBuried(string @namespace, string id, BuriedTask buried)
+    {
+        var bundle = layout.Bundle(@namespace, id);
+        var stopped = new StoppedTask(@namespace, id, buried.InitPid, buried.Stdio, buried.Tombstone,
+            t => Persist(bundle, new BuriedTask(buried.InitPid, buried.Stdio, t)));
+        if (!registry.TryAdd(stopped))
+            throw RpcErrors.AlreadyExists($"task \"{id}\" already exists in namespace \"{@namespace}\"");
+        _logger.LogInformation("stopped task {Namespace} {ContainerId} {Pid} exit {ExitStatus} restored from its tombstone",
+            @namespace, id, buried.InitPid, buried.Tombstone.ExitStatus);
     }
 
     /// <summary>
@@ -234,8 +259,9 @@ public sealed class TaskLifecycle(
     /// <summary>
     /// Under the container's lock, for a registered live task whose shim is
     /// gone: removes what the container left (the shim's delete command: a
-    /// shim's death does not stop its container), unmounts and removes the
-    /// bundle and socket, publishes the init's EXIT unless the shim already
+    /// shim's death does not stop its container) and the socket, writes the
+    /// tombstone into the bundle (kept until Delete), publishes the EXIT of
+    /// every exec that was running and the init's unless the shim already
     /// did, and replaces the task with a stopped one.
     /// </summary>
     private async Task<StoppedTask> BuryAsync(LiveTask task)
@@ -243,12 +269,13 @@ public sealed class TaskLifecycle(
         var seen = task.Events.InitExit;
         task.Events.ExpectEnd();
         await task.Events.DisposeAsync().ConfigureAwait(false);
+        // After the pump stopped: nothing changes the table any more.
+        var execs = task.Execs.Snapshot();
         ShimDeleteResult? deleted = null;
         try
         {
             deleted = await shims.DeleteContainerAsync(task.Namespace, task.Id, findStrayShims: true, CancellationToken.None)
                 .ConfigureAwait(false);
-            shims.RemoveBundle(task.Namespace, task.Id);
         }
         catch (Exception e) when (e is RpcException or IOException or UnauthorizedAccessException)
         {
@@ -256,7 +283,11 @@ public sealed class TaskLifecycle(
                 e is RpcException rpc ? rpc.Status.Detail : e.Message);
         }
 
-        var stopped = new StoppedTask(task.Namespace, task.Id, task.InitPid, task.Stdio, TaskTombstone.Of(seen, deleted, DateTime.UtcNow));
+        var tombstone = TaskTombstone.Of(seen, execs, deleted, DateTime.UtcNow);
+        var stopped = Entomb(task.Namespace, task.Id, task.InitPid, task.Stdio, tombstone);
+        // Only the execs whose exit nobody saw: the others' EXITs came from the shim.
+        foreach (var (pid, _) in execs.Where(e => e.Value is null))
+            PublishExit(stopped.Namespace, stopped.Id, tombstone.Exec(pid)!);
         if (seen is null)
             PublishExit(stopped);
         registry.TryReplace(task, stopped);
@@ -267,6 +298,74 @@ public sealed class TaskLifecycle(
             deleted?.RuntimeStatus ?? (deleted is null ? "nothing: cleanup failed" : "no container"));
         return stopped;
     }
+
+    /// <summary>
+    /// The stopped task, its tombstone written to the bundle first (before its
+    /// EXITs are published), and the shim's socket removed: the bundle is all
+    /// that is left until Delete.
+    /// </summary>
+    private StoppedTask Entomb(string @namespace, string id, uint initPid, Stdio stdio, TaskTombstone tombstone)
+    {
+        var bundle = layout.Bundle(@namespace, id);
+        Persist(bundle, new BuriedTask(initPid, stdio, tombstone));
+        TryDelete(layout.ShimSocket(@namespace, id));
+        return new StoppedTask(@namespace, id, initPid, stdio, tombstone, t => Persist(bundle, new BuriedTask(initPid, stdio, t)));
+    }
+
+    /// <summary>A tombstone that cannot be written costs the task only its survival of a restart; it still answers now.</summary>
+    private void Persist(TaskBundle bundle, BuriedTask buried)
+    {
+        try
+        {
+            Directory.CreateDirectory(bundle.Directory, PrivateDirectory);
+            TombstoneFile.Write(bundle, buried);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError("cannot write the tombstone of {Bundle}: {Error}", bundle.Directory, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Before a stopped task leaves the registry: first the tombstone, so that
+    /// a bundle that cannot be removed does not bring the task back after a
+    /// restart, then the bundle itself.
+    /// </summary>
+    private void RemoveTombstone(string @namespace, string id)
+    {
+        TryDelete(layout.Bundle(@namespace, id).TombstoneFile);
+        try
+        {
+            shims.RemoveBundle(@namespace, id);
+        }
+        catch (Exception e) when (e is RpcException or IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError("cannot remove the bundle of {Namespace} {ContainerId}: {Error}", @namespace, id,
+                e is RpcException rpc ? rpc.Status.Detail : e.Message);
+        }
+    }
+
+    private void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("cannot remove {Path}: {Error}", path, e.Message);
+        }
+    }
+
+    private void PublishExit(string @namespace, string id, ExecExit exec) =>
+        exchange.Publish(@namespace, new Types.Event
+        {
+            Id = id,
+            Type = Types.Event.Types.EventType.Exit,
+            Pid = exec.Pid,
+            ExitStatus = exec.ExitStatus,
+            ExitedAt = exec.ExitedAt,
+        });
 
     /// <summary>The init's EXIT as the daemon learned it, for a shim that died before it could publish one.</summary>
     private void PublishExit(StoppedTask task) =>

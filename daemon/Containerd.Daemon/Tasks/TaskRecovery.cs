@@ -64,13 +64,22 @@ public sealed class TaskRecovery(
 
     private async Task<bool> RecoverOneAsync(string @namespace, string id, CancellationToken cancellationToken)
     {
+        // Buried by an earlier daemon: its container is gone, only the record is left until Delete.
+        if (TombstoneFile.Read(layout.Bundle(@namespace, id), out var unreadable) is { } buried)
+        {
+            lifecycle.RegisterBuried(@namespace, id, buried);
+            return true;
+        }
+        if (unreadable.Length > 0)
+            logger.LogError("tombstone of {Namespace} {ContainerId} is unreadable ({Error}); recovering the task as if it had none", @namespace, id, unreadable);
+
         var shim = shims.Adopt(@namespace, id);
         try
         {
             var state = await AskShimAsync(shim, cancellationToken).ConfigureAwait(false);
             if (state?.Init is { } init)
             {
-                lifecycle.Attach(shim, init.Pid, init.Stdio ?? new Stdio());
+                lifecycle.Attach(shim, init.Pid, init.Stdio ?? new Stdio(), state.Execs);
                 logger.LogInformation("re-attached task {Namespace} {ContainerId} {Pid} ({Status})",
                     @namespace, id, init.Pid, init.Status);
                 return true;
@@ -91,12 +100,13 @@ public sealed class TaskRecovery(
                 // publish its exit and keep it as a stopped task.
                 var deleted = await shims.DeleteContainerAsync(@namespace, id, findStrayShims: true, cancellationToken)
                     .ConfigureAwait(false);
-                RemoveBundleOf(@namespace, id);
                 if (deleted is { ContainerExisted: true })
                 {
+                    // The bundle stays, with the tombstone, until Delete.
                     lifecycle.RegisterLost(@namespace, id, (uint)initPid, deleted);
                     return true;
                 }
+                RemoveBundleOf(@namespace, id);
                 logger.LogWarning("cleaned up leftover task state {Namespace} {ContainerId}", @namespace, id);
                 return false;
             }

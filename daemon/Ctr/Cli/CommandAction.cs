@@ -40,6 +40,9 @@ public static class CommandAction
         _ => exception.Message,
     };
 
+    /// <summary>The call failed because the daemon could not be reached (not because it refused the request).</summary>
+    public static bool IsConnectionFailure(RpcException rpc) => IsConnectionFailure(rpc, out _);
+
     private static bool IsConnectionFailure(RpcException rpc, out string reason)
     {
         reason = "";

@@ -11,6 +11,9 @@ namespace Containerd.Ctr.Commands;
 /// <summary><c>ctr tasks exec</c>: runs an additional process in a running task, attached, and exits with its status.</summary>
 public static class ExecCommand
 {
+    /// <summary>What ctr exits with when it cannot tell how the process ended.</summary>
+    private const int LostExitStatus = 255;
+
     public static Command Create(GlobalOptions globals)
     {
         var cwd = CommonOptions.Cwd("working directory of the process inside the container");
@@ -54,23 +57,41 @@ public static class ExecCommand
         {
             throw CtrException.Interrupted();
         }
+        catch (RpcException e) when (CommandAction.IsConnectionFailure(e))
+        {
+            // The subscription above proved the daemon was there: it went away under the Exec call,
+            // which may have reached the shim before it did.
+            throw new CtrException(
+                $"containerd went away during the exec call in {id}: the process may have been started and may have run", LostExitStatus);
+        }
         signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = signal, Pid = pid }).ResponseAsync);
 
-        var exit = await AttachedProcess.WaitAsync(client, id, pid, pid, stdio, events, cancellationToken);
-        var status = exit.Status;
+        uint? status;
         try
         {
-            var deleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = id, Pid = pid }, cancellationToken: cancellationToken);
-            status ??= deleted.ExitStatus;
+            var exit = await AttachedProcess.WaitAsync(client, id, pid, pid, stdio, events, cancellationToken);
+            status = exit.Status;
+            try
+            {
+                var deleted = await client.Tasks.DeleteProcessAsync(new DeleteProcessRequest { ContainerId = id, Pid = pid }, cancellationToken: cancellationToken);
+                status ??= deleted.ExitStatus;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && status is not null)
+            {
+                // Already gone (e.g. the whole task was deleted meanwhile); the exit event said enough.
+            }
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && status is not null)
+        catch (RpcException e) when (CommandAction.IsConnectionFailure(e))
         {
-            // Already gone (e.g. the whole task was deleted meanwhile); the exit event said enough.
+            // Not "cannot connect": the process started, and runs in its shim whether the daemon is there or not.
+            throw new CtrException(
+                $"containerd went away while waiting for process {pid} in {id}: the process may have run to its end, but its exit status is unknown",
+                LostExitStatus);
         }
         if (status is null)
         {
             await Console.Error.WriteLineAsync($"ctr: the exit status of process {pid} in {id} was lost");
-            return 255;
+            return LostExitStatus;
         }
         return (int)status.Value;
     }

@@ -26,6 +26,8 @@ public sealed class ShimCrashTests : DaemonFixture
         var pid = await Client.RunAsync("orphan", "sleep", "300");
         var exec = await Client.ExecAsync("orphan", ["sleep", "300"]);
         var shim = Probe.ShimPid(Daemon, Client.Namespace, "orphan");
+        // Exec returns before the pump relays EXEC_ADDED; killed sooner, the shim would take it along.
+        await events.WaitForAsync(e => e.Type == EventType.ExecAdded && e.Pid == exec.Pid);
 
         var clock = Stopwatch.StartNew();
         var killedAt = DateTime.UtcNow;
@@ -41,8 +43,9 @@ public sealed class ShimCrashTests : DaemonFixture
             Assert.That(exit.ExitStatus, Is.EqualTo(137u), "the daemon killed the orphaned container");
             Assert.That(exit.ExitedAt, Is.Not.Null);
             Assert.That(Probe.IsAlive(pid) || Probe.IsAlive(exec.Pid), Is.False, "no container process survives its shim");
-            // Everything the task held is gone already; only the record remains.
-            Assert.That(Leaks.Find(Daemon, Client.Namespace), Is.Empty);
+            // Everything the task held is gone already; only the record remains: its bundle, holding the tombstone.
+            Assert.That(Leaks.Find(Daemon, Client.Namespace),
+                Is.EqualTo(new[] { $"bundle directory {Path.Combine(Daemon.StateDir, "tasks", Client.Namespace, "orphan")}" }));
         });
 
         var info = (await Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "orphan" }, o)).Task;
@@ -67,8 +70,9 @@ public sealed class ShimCrashTests : DaemonFixture
             (EventType.Create, "orphan", pid),
             (EventType.Start, "orphan", pid),
             (EventType.ExecAdded, "orphan", exec.Pid),
+            (EventType.Exit, "orphan", exec.Pid),
             (EventType.Exit, "orphan", pid),
-        }), "the init's EXIT is published once, by the daemon, for the shim that cannot");
+        }), "the exec's and the init's EXITs are published once, by the daemon, for the shim that cannot");
         var deleted = await Client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "orphan" }, o);
         await KilledTask.AssertOrphanDeletedAsync("orphan", deleted, pid, exit);
         Assert.That(Code(() => Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "orphan" }, o).ResponseAsync),

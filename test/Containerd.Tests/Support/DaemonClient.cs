@@ -41,6 +41,15 @@ public sealed class DaemonClient : IDisposable
     public Task<Container> CreateContainerAsync(string id, params string[] args) =>
         CreateContainerWithSpecAsync(id, OciSpecs.Container(id, args));
 
+    /// <summary>Creates a container record and runs its task with a memory limit (linux.resources.memory.limit); returns the init pid.</summary>
+    public async Task<uint> RunWithMemoryLimitAsync(string id, long memoryLimit, params string[] args)
+    {
+        await CreateContainerWithSpecAsync(id, OciSpecs.Container(id, args, memoryLimit));
+        var pid = (await Tasks.CreateAsync(CreateTaskRequest(id), Options())).Pid;
+        await Tasks.StartAsync(new StartRequest { ContainerId = id }, Options());
+        return pid;
+    }
+
     /// <summary>A container record with a spec of the test's own (see <see cref="OciSpecs"/>).</summary>
     public async Task<Container> CreateContainerWithSpecAsync(string id, string specJson)
     {

@@ -27,4 +27,12 @@ public static class OciSpecs
         namespaces.Remove(pid);
         return spec.ToJsonString();
     }
+
+    /// <summary>As <see cref="Container(string, string[])"/>, limited to <paramref name="memoryLimit"/> bytes (linux.resources.memory.limit).</summary>
+    public static string Container(string hostname, string[] args, long memoryLimit)
+    {
+        var spec = RuntimeSpec.Create(hostname, args, [], "/");
+        spec["linux"]!["resources"]!["memory"] = new System.Text.Json.Nodes.JsonObject { ["limit"] = memoryLimit };
+        return spec.ToJsonString();
+    }
 }
