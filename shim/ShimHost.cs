@@ -54,6 +54,7 @@ internal static class ShimHost
         }
 
         var logFd = -1;
+        FileLoggerProvider? logProvider = null;
         WebApplication? app = null;
         var socketIsOurs = false;
         try
@@ -61,8 +62,9 @@ internal static class ShimHost
             BecomeSessionLeaderAndSubreaper();
             PrepareSocketDirectory(options.Socket);
             logFd = LogFile.Open(options.Bundle.ShimLogFile);
+            logProvider = new FileLoggerProvider(logFd, options.Bundle.ShimLogFile, options.Id, options.Namespace, Environment.ProcessId);
 
-            app = Build(options, logFd);
+            app = Build(options, logProvider);
             app.Services.GetRequiredService<ChildReaper>().Start();
             RemoveStaleSocket(options.Socket);
 
@@ -105,6 +107,7 @@ internal static class ShimHost
 
         RawOutput.Write(RawOutput.Stdout, "ready\n");
         DetachStdio(logFd);
+        logProvider!.StderrFollows();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Containerd.Shim.Host");
         logger.LogInformation("shim ready on {Socket} (runtime {Runtime}, root {RuntimeRoot})", options.Socket, options.Runtime, options.RuntimeRoot);
 
@@ -120,7 +123,7 @@ internal static class ShimHost
         return 0;
     }
 
-    private static WebApplication Build(ShimOptions options, int logFd)
+    private static WebApplication Build(ShimOptions options, FileLoggerProvider logProvider)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = options.Bundle.Directory });
         builder.WebHost.UseKestrelCore();
@@ -132,7 +135,7 @@ internal static class ShimHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(3));
 
         builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new FileLoggerProvider(logFd, options.Id, options.Namespace, Environment.ProcessId));
+        builder.Logging.AddProvider(logProvider);
         builder.Logging.SetMinimumLevel(options.LogLevel);
         // The framework's own chatter only at warning, unless tracing.
         builder.Logging.AddFilter("Microsoft", options.LogLevel == LogLevel.Trace ? LogLevel.Trace : LogLevel.Warning);

@@ -40,6 +40,10 @@ public sealed class TaskBundle
     /// <summary>The shim's pid, written by the shim itself before anything else.</summary>
     public string ShimPidFile => File("shim.pid");
 
+    /// <summary>
+    /// The shim's logfmt log, rotated by the shim to shim.log.1 (one generation)
+    /// past its cap; the daemon follows it into its own log while the task lives.
+    /// </summary>
     public string ShimLogFile => File("shim.log");
 
     /// <summary>The OCI runtime binary the task was created with, so a later daemon (and shim delete) uses the same.</summary>

@@ -45,7 +45,7 @@ internal static class DeleteCommand
 
         using var loggers = LoggerFactory.Create(logging =>
         {
-            logging.AddProvider(new FileLoggerProvider(logFd, options.Id, options.Namespace, Environment.ProcessId));
+            logging.AddProvider(new FileLoggerProvider(logFd, options.Bundle.ShimLogFile, options.Id, options.Namespace, Environment.ProcessId));
             logging.SetMinimumLevel(options.LogLevel);
         });
         var logger = loggers.CreateLogger(typeof(DeleteCommand).FullName!);

@@ -10,17 +10,45 @@ namespace Containerd.Shim.Logging;
 /// merged. Each line is one write(2) on an O_APPEND fd: lines from several
 /// threads (and the runtime's own stderr, which points at the same file)
 /// never interleave mid-line.
+/// <para>
+/// The file is bounded (<see cref="LogFile.MaxBytes"/>): once the bytes this
+/// provider wrote pass the cap, the file is renamed to shim.log.1 (replacing
+/// the older generation) and a new shim.log is dup2'ed over the same fd
+/// number, so every writer (and stderr, once it follows the log) moves to the
+/// new file without a lock on the write path. Writes by the runtime to stderr
+/// are not counted; they are rare.
+/// </para>
 /// </summary>
 internal sealed class FileLoggerProvider : ILoggerProvider
 {
     private readonly int _fd;
+    private readonly string _path;
+    private readonly long _maxBytes;
     private readonly string _fixedFields;
+    private readonly Lock _rotation = new();
+    private long _size;
+    private volatile bool _stderrFollows;
 
-    public FileLoggerProvider(int fd, string containerId, string @namespace, int pid)
+    /// <param name="fd">The log's fd (<see cref="LogFile.Open"/>); rotation replaces the file behind this fd number.</param>
+    /// <param name="path">The log's path, for rotation.</param>
+    public FileLoggerProvider(int fd, string path, string containerId, string @namespace, int pid, long maxBytes = LogFile.MaxBytes)
     {
         _fd = fd;
+        _path = path;
+        _maxBytes = maxBytes;
         _fixedFields = $" id={Quote(containerId)} namespace={Quote(@namespace)} pid={pid}";
+        try
+        {
+            _size = new FileInfo(path).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _size = 0;
+        }
     }
+
+    /// <summary>Stderr has been dup'ed onto the log: rotation moves it to the new file as well.</summary>
+    public void StderrFollows() => _stderrFollows = true;
 
     public ILogger CreateLogger(string categoryName) => new FileLogger(this, ShortCategory(categoryName));
 
@@ -64,6 +92,34 @@ internal sealed class FileLoggerProvider : ILoggerProvider
                     return; // nowhere left to report a logging failure
                 }
                 written += (int)n;
+            }
+        }
+        if (Interlocked.Add(ref _size, bytes.Length) > _maxBytes)
+            Rotate();
+    }
+
+    private void Rotate()
+    {
+        lock (_rotation)
+        {
+            // Another thread may have rotated while this one waited.
+            if (Interlocked.Read(ref _size) <= _maxBytes)
+                return;
+            // Whatever happens, count from zero again: a log that cannot be
+            // rotated (read-only bundle) must not make every line retry it.
+            Interlocked.Exchange(ref _size, 0);
+            try
+            {
+                File.Move(_path, LogFile.RotatedPath(_path), overwrite: true);
+                var fresh = LogFile.Open(_path);
+                Libc.Dup2(fresh, _fd);
+                if (_stderrFollows)
+                    Libc.Dup2(fresh, 2);
+                Libc.Close(fresh);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Nowhere to report it; the log keeps growing in place until the next attempt.
             }
         }
     }

@@ -32,6 +32,9 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
 
     public EventPump Events { get; } = events;
 
+    /// <summary>Forwards the shim's log into the daemon's; stopped (after a last read) before the bundle goes.</summary>
+    public ShimLogFollower? ShimLog { get; init; }
+
     /// <summary>The exec'd processes as last heard of, for the tombstone if the shim dies.</summary>
     public KnownExecs Execs { get; } = execs ?? new KnownExecs();
 

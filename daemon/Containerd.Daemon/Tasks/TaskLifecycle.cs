@@ -90,7 +90,7 @@ public sealed class TaskLifecycle(
             var created = await create.ConfigureAwait(false);
             await crashPoints.ReachedAsync(CrashPoints.ShimCreated, cancellationToken).ConfigureAwait(false);
 
-            Attach(shim, created.Pid, stdio);
+            Attach(shim, created.Pid, stdio, logFromStart: true);
             _logger.LogInformation("task created {Namespace} {ContainerId} {Pid}", @namespace, id, created.Pid);
             return created.Pid;
         }
@@ -149,6 +149,8 @@ public sealed class TaskLifecycle(
         await live.Events.DrainAsync(options.Timeouts.EventDrain).ConfigureAwait(false);
         await live.Events.DisposeAsync().ConfigureAwait(false);
         live.Shim.Dispose();
+        // The shim has exited: its last lines ("deleted", "stopped") are in the log now.
+        await StopShimLogAsync(live).ConfigureAwait(false);
         // The shim deleted the container itself; only the bundle is left.
         await shims.CleanupAsync(@namespace, id, deleteContainer: false, findStrayShims: false, CancellationToken.None)
             .ConfigureAwait(false);
@@ -165,11 +167,16 @@ public sealed class TaskLifecycle(
 
     /// <summary>
     /// Registers a task whose shim holds a created init process and starts its
-    /// event pump (resuming after BUNDLE/events.seq). Used by Create and by
-    /// start-up recovery alike.
+    /// event pump (resuming after BUNDLE/events.seq) and the follower of its
+    /// shim's log. Used by Create and by start-up recovery alike.
     /// </summary>
     /// <param name="execs">The exec'd processes the shim reported (a re-attached task); none for a new one.</param>
-    public LiveTask Attach(ShimConnection shim, uint initPid, Stdio stdio, IEnumerable<ProcessState>? execs = null)
+    /// <param name="logFromStart">
+    /// Forward the shim's log from its first line (a task this daemon created);
+    /// otherwise from its end, so a restarted daemon does not log old lines again.
+    /// </param>
+    public LiveTask Attach(
+        ShimConnection shim, uint initPid, Stdio stdio, IEnumerable<ProcessState>? execs = null, bool logFromStart = false)
     {
         LiveTask? task = null;
         var known = new KnownExecs();
@@ -178,10 +185,13 @@ public sealed class TaskLifecycle(
         var pump = new EventPump(shim, initPid, exchange, loggerFactory.CreateLogger<EventPump>(),
             shimLost: () => OnShimLostAsync(task!), ackInterval: options.Timeouts.EventAckInterval,
             observed: evt => known.Observe(evt, initPid));
-        task = new LiveTask(initPid, stdio, shim, pump, known);
+        var shimLog = new ShimLogFollower(shim.Bundle.ShimLogFile, shim.Namespace, shim.Id,
+            loggerFactory.CreateLogger(ShimLogFollower.Category), logFromStart);
+        task = new LiveTask(initPid, stdio, shim, pump, known) { ShimLog = shimLog };
         if (!registry.TryAdd(task))
             throw RpcErrors.AlreadyExists($"task \"{shim.Id}\" already exists in namespace \"{shim.Namespace}\"");
         pump.Start();
+        shimLog.Start();
         return task;
     }
 
@@ -241,7 +251,15 @@ public sealed class TaskLifecycle(
         {
             await task.Events.DisposeAsync().ConfigureAwait(false);
             task.Shim.Dispose();
+            await StopShimLogAsync(task).ConfigureAwait(false);
         })).ConfigureAwait(false);
+    }
+
+    /// <summary>Forwards what is left of the shim's log and stops following it; the bundle may go after this.</summary>
+    private static async Task StopShimLogAsync(LiveTask task)
+    {
+        if (task.ShimLog is { } shimLog)
+            await shimLog.StopAsync().ConfigureAwait(false);
     }
 
     private async Task OnShimLostAsync(LiveTask task)
@@ -282,6 +300,8 @@ public sealed class TaskLifecycle(
             _logger.LogError("cleanup of {Namespace} {ContainerId} after its shim died failed: {Error}", task.Namespace, task.Id,
                 e is RpcException rpc ? rpc.Status.Detail : e.Message);
         }
+        // After the shim's delete command, which logs to the same file; the task stops being live here.
+        await StopShimLogAsync(task).ConfigureAwait(false);
 
         var tombstone = TaskTombstone.Of(seen, execs, deleted, DateTime.UtcNow);
         var stopped = Entomb(task.Namespace, task.Id, task.InitPid, task.Stdio, tombstone);
