@@ -136,11 +136,17 @@ internal abstract class ShimProcess
                 return false;
             await cancel.CancelAsync().ConfigureAwait(false);
         }
+        RecordExit(await ReapedWithOutputAsync().ConfigureAwait(false));
+        return true;
+    }
+
+    /// <summary>The exit, once the process is reaped and its output copied (bounded: a grandchild may hold the pipe).</summary>
+    internal async Task<ProcessExit> ReapedWithOutputAsync()
+    {
         var exit = await Reaped.ConfigureAwait(false);
         if (Io is { } io)
             await io.WaitOutputAsync(OutputWait).ConfigureAwait(false);
-        RecordExit(exit);
-        return true;
+        return exit;
     }
 
     /// <summary>An exit that already happened is recorded before an operation judges the state.</summary>

@@ -417,9 +417,7 @@ internal sealed class ShimTask : IContainerTeardown
     {
         try
         {
-            var exit = await init.Reaped.ConfigureAwait(false);
-            if (init.Io is { } io)
-                await io.WaitOutputAsync(ShimProcess.OutputWait).ConfigureAwait(false);
+            var exit = await init.ReapedWithOutputAsync().ConfigureAwait(false);
             List<ExecProcess> execs;
             lock (_gate)
             {
@@ -439,10 +437,7 @@ internal sealed class ShimTask : IContainerTeardown
     {
         try
         {
-            var exit = await process.Reaped.ConfigureAwait(false);
-            if (process.Io is { } io)
-                await io.WaitOutputAsync(ShimProcess.OutputWait).ConfigureAwait(false);
-            process.RecordExit(exit);
+            process.RecordExit(await process.ReapedWithOutputAsync().ConfigureAwait(false));
         }
         catch (Exception e)
         {

@@ -199,6 +199,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<ShimDeleteCommand>();
         builder.Services.AddSingleton<ShimManager>();
         builder.Services.AddSingleton<CrashPoints>();
+        builder.Services.AddSingleton<TombstoneStore>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();
 

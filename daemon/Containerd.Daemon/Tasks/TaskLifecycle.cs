@@ -33,6 +33,7 @@ public sealed class TaskLifecycle(
     StateLayout layout,
     EventExchange exchange,
     CrashPoints crashPoints,
+    TombstoneStore tombstones,
     ILoggerFactory loggerFactory,
     DaemonOptions options)
 {
@@ -119,7 +120,7 @@ public sealed class TaskLifecycle(
         if (task is StoppedTask stopped)
         {
             // The shim died earlier; everything it held is already gone but the bundle and its tombstone.
-            RemoveTombstone(@namespace, id);
+            tombstones.Remove(@namespace, id);
             registry.TryRemove(@namespace, id, out _);
             _logger.LogInformation("task deleted {Namespace} {ContainerId} {Pid} exit {ExitStatus} (its shim had died)",
                 @namespace, id, stopped.InitPid, stopped.Tombstone.ExitStatus);
@@ -137,7 +138,7 @@ public sealed class TaskLifecycle(
         {
             // The shim died under the call: answer as for a task whose shim had died before.
             var lost = await BuryAsync(live).ConfigureAwait(false);
-            RemoveTombstone(@namespace, id);
+            tombstones.Remove(@namespace, id);
             registry.TryRemove(@namespace, id, out _);
             return DeletedReply(lost);
         }
@@ -205,10 +206,10 @@ public sealed class TaskLifecycle(
     public void RegisterLost(string @namespace, string id, uint initPid, ShimDeleteResult deleted)
     {
         var tombstone = TaskTombstone.Of(initExit: null, deleted, DateTime.UtcNow);
-        var stopped = Entomb(@namespace, id, initPid, new Stdio(), tombstone);
+        var stopped = tombstones.Entomb(@namespace, id, initPid, new Stdio(), tombstone);
         if (!registry.TryAdd(stopped))
             throw RpcErrors.AlreadyExists($"task \"{id}\" already exists in namespace \"{@namespace}\"");
-        PublishExit(stopped);
+        PublishInitExit(stopped);
         _logger.LogWarning("shim of {Namespace} {ContainerId} died while the daemon was away; init {Pid} exit {ExitStatus} (runtime said {RuntimeStatus})",
             @namespace, id, initPid, tombstone.ExitStatus, deleted.RuntimeStatus);
     }
@@ -219,9 +220,7 @@ public sealed class TaskLifecycle(
     /// </summary>
     public void RegisterBuried(string @namespace, string id, BuriedTask buried)
     {
-        var bundle = layout.Bundle(@namespace, id);
-        var stopped = new StoppedTask(@namespace, id, buried.InitPid, buried.Stdio, buried.Tombstone,
-            t => Persist(bundle, new BuriedTask(buried.InitPid, buried.Stdio, t)));
+        var stopped = tombstones.Restore(@namespace, id, buried);
         if (!registry.TryAdd(stopped))
             throw RpcErrors.AlreadyExists($"task \"{id}\" already exists in namespace \"{@namespace}\"");
         _logger.LogInformation("stopped task {Namespace} {ContainerId} {Pid} exit {ExitStatus} restored from its tombstone",
@@ -304,12 +303,15 @@ public sealed class TaskLifecycle(
         await StopShimLogAsync(task).ConfigureAwait(false);
 
         var tombstone = TaskTombstone.Of(seen, execs, deleted, DateTime.UtcNow);
-        var stopped = Entomb(task.Namespace, task.Id, task.InitPid, task.Stdio, tombstone);
+        var stopped = tombstones.Entomb(task.Namespace, task.Id, task.InitPid, task.Stdio, tombstone);
         // Only the execs whose exit nobody saw: the others' EXITs came from the shim.
         foreach (var (pid, _) in execs.Where(e => e.Value is null))
-            PublishExit(stopped.Namespace, stopped.Id, tombstone.Exec(pid)!);
+        {
+            var exec = tombstone.Exec(pid)!;
+            PublishExit(stopped.Namespace, stopped.Id, exec.Pid, exec.ExitStatus, exec.ExitedAt);
+        }
         if (seen is null)
-            PublishExit(stopped);
+            PublishInitExit(stopped);
         registry.TryReplace(task, stopped);
         // Only now: a call that found the task before it was buried may still be using the channel.
         task.Shim.Dispose();
@@ -319,84 +321,19 @@ public sealed class TaskLifecycle(
         return stopped;
     }
 
-    /// <summary>
-    /// The stopped task, its tombstone written to the bundle first (before its
-    /// EXITs are published), and the shim's socket removed: the bundle is all
-    /// that is left until Delete.
-    /// </summary>
-    private StoppedTask Entomb(string @namespace, string id, uint initPid, Stdio stdio, TaskTombstone tombstone)
-    {
-        var bundle = layout.Bundle(@namespace, id);
-        Persist(bundle, new BuriedTask(initPid, stdio, tombstone));
-        TryDelete(layout.ShimSocket(@namespace, id));
-        return new StoppedTask(@namespace, id, initPid, stdio, tombstone, t => Persist(bundle, new BuriedTask(initPid, stdio, t)));
-    }
-
-    /// <summary>A tombstone that cannot be written costs the task only its survival of a restart; it still answers now.</summary>
-    private void Persist(TaskBundle bundle, BuriedTask buried)
-    {
-        try
-        {
-            Directory.CreateDirectory(bundle.Directory, PrivateDirectory);
-            TombstoneFile.Write(bundle, buried);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogError("cannot write the tombstone of {Bundle}: {Error}", bundle.Directory, e.Message);
-        }
-    }
-
-    /// <summary>
-    /// Before a stopped task leaves the registry: first the tombstone, so that
-    /// a bundle that cannot be removed does not bring the task back after a
-    /// restart, then the bundle itself.
-    /// </summary>
-    private void RemoveTombstone(string @namespace, string id)
-    {
-        TryDelete(layout.Bundle(@namespace, id).TombstoneFile);
-        try
-        {
-            shims.RemoveBundle(@namespace, id);
-        }
-        catch (Exception e) when (e is RpcException or IOException or UnauthorizedAccessException)
-        {
-            _logger.LogError("cannot remove the bundle of {Namespace} {ContainerId}: {Error}", @namespace, id,
-                e is RpcException rpc ? rpc.Status.Detail : e.Message);
-        }
-    }
-
-    private void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogWarning("cannot remove {Path}: {Error}", path, e.Message);
-        }
-    }
-
-    private void PublishExit(string @namespace, string id, ExecExit exec) =>
+    private void PublishExit(string @namespace, string id, uint pid, uint exitStatus, Timestamp exitedAt) =>
         exchange.Publish(@namespace, new Types.Event
         {
             Id = id,
             Type = Types.Event.Types.EventType.Exit,
-            Pid = exec.Pid,
-            ExitStatus = exec.ExitStatus,
-            ExitedAt = exec.ExitedAt,
+            Pid = pid,
+            ExitStatus = exitStatus,
+            ExitedAt = exitedAt,
         });
 
     /// <summary>The init's EXIT as the daemon learned it, for a shim that died before it could publish one.</summary>
-    private void PublishExit(StoppedTask task) =>
-        exchange.Publish(task.Namespace, new Types.Event
-        {
-            Id = task.Id,
-            Type = Types.Event.Types.EventType.Exit,
-            Pid = task.InitPid,
-            ExitStatus = task.Tombstone.ExitStatus,
-            ExitedAt = task.Tombstone.ExitedAt,
-        });
+    private void PublishInitExit(StoppedTask task) =>
+        PublishExit(task.Namespace, task.Id, task.InitPid, task.Tombstone.ExitStatus, task.Tombstone.ExitedAt);
 
     private static ExecutionApi.DeleteResponse DeletedReply(StoppedTask task) => new()
     {
