@@ -19,18 +19,26 @@ fi
 
 work=$(mktemp -d /tmp/ctd-bench.XXXXXX)
 pids=()
+# containerd-shim-runc-v2 keeps runc's state in /run/containerd/runc/NS whatever
+# the daemon's state directory is: the bench's namespace there is the bench's own.
+ref_runc_root=/run/containerd/runc/bench
+delete_runc_containers() {
+  for r in "$@"; do
+    [ -d "$r" ] || continue
+    for c in "$r"/*; do [ -d "$c" ] && runc --root "$r" delete -f "$(basename "$c")" >/dev/null 2>&1 || true; done
+  done
+}
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   sleep 1
   pkill -9 -f "$work" 2>/dev/null || true
-  for r in "$work"/*/state/runc/* "$work"/ref/state/io.containerd.runtime.v2.task/*; do
-    [ -d "$r" ] || continue
-    for c in "$r"/*; do [ -d "$c" ] && runc --root "$r" delete -f "$(basename "$c")" >/dev/null 2>&1 || true; done
-  done
+  delete_runc_containers "$work"/*/state/runc/* "$work"/ref/state/io.containerd.runtime.v2.task/* "$ref_runc_root"
   grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+# Left by an earlier bench that was interrupted: the reference would refuse the same ids.
+delete_runc_containers "$ref_runc_root"
 
 # The reference: Debian's containerd with its CRI plugin off and every path private.
 mkdir -p "$work/ref"
