@@ -391,9 +391,9 @@ total_s=$(( (end_us - start_us) / 1000000 ))
 mkdir -p "$here/out/bench"
 md=$here/out/bench/latest.md
 {
-  echo "## make bench — $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "## make bench"
   echo
-  echo "Linux $(uname -r), $(nproc) CPUs ($cpu), runc $runc_v, reference containerd $ref_v; load average at start $loadavg; bench took ${total_s} s."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), Linux $(uname -r), $(nproc) CPUs ($cpu), runc $runc_v, reference containerd $ref_v; load average at start $loadavg; bench took ${total_s} s."
   echo "Timings: median (min–max) of $runs runs, sides alternated run by run; restart: $restarts restarts; burst: $burst_rounds rounds."
   echo
   echo "| measure | containerd 1.6 | this project | ratio (ours/theirs) |"
