@@ -32,6 +32,7 @@ loops=${BENCH_CHURN_LOOPS:-4}
 rootfs=$here/out/rootfs
 bin=$here/out/bin
 [ -x "$bin/containerd" ] && [ -x "$bin/ctr" ] && [ -d "$rootfs/bin" ] || { echo "bench: run 'make all rootfs' first" >&2; exit 1; }
+[ -n "${EPOCHREALTIME:-}" ] || { echo "bench: needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "bench: must run as root (runc)" >&2; exit 1; }
 if ! command -v containerd-shim-runc-v2 >/dev/null 2>&1; then
   echo "bench: installing Debian's containerd (the reference) ..." >&2
@@ -402,7 +403,7 @@ md=$here/out/bench/latest.md
   echo "${R[exec]}"
   echo "${R[floor_run]}"
   echo "${R[floor_exec]}"
-  echo "| per-shim PSS, kB (average of $count shims) | ${R[pss_ref]} | ${R[pss_ours]} | $(ratio "${R[pss_ours]}" "${R[pss_ref]}") |"
+  echo "| per-shim PSS, kB (average of ${R[n_ref]} / ${R[n_ours]} shims) | ${R[pss_ref]} | ${R[pss_ours]} | $(ratio "${R[pss_ours]}" "${R[pss_ref]}") |"
   echo "| per-shim private memory (Private_Clean+Private_Dirty), kB | ${R[priv_ref]} | ${R[priv_ours]} | $(ratio "${R[priv_ours]}" "${R[priv_ref]}") |"
   echo "| shim threads | ${R[thr_ref]} | ${R[thr_ours]} | $(ratio "${R[thr_ours]}" "${R[thr_ref]}") |"
   echo "| daemon RSS with $running containers running, kB | ${R[rss_ref]} | ${R[rss_ours]} | $(ratio "${R[rss_ours]}" "${R[rss_ref]}") |"
