@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>The gRPC-over-HTTP/2 details that are not HTTP/2: grpc-timeout and grpc-message encoding.</summary>
 internal static class GrpcProtocol

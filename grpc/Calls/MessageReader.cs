@@ -1,7 +1,7 @@
 using System.Buffers;
 using Grpc.Core;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>The received payload as the generated marshallers want to read it.</summary>
 internal sealed class MessageReader(byte[] payload) : DeserializationContext

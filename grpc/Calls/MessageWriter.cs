@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using Grpc.Core;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>
 /// Serializes one message straight into its framed form (5-byte prefix, then

@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>
 /// Collects the methods a generated BindService(ServiceBinderBase, ...) adds,

@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>
 /// A server stream's writer. A write completes once nghttp2 has taken all its

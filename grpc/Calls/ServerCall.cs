@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
-using Containerd.Grpc.Server.Nghttp2;
-using Containerd.Grpc.Server.Transport;
+using Containerd.LeanGrpc.Nghttp2;
+using Containerd.LeanGrpc.Transport;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>
 /// One gRPC call on one HTTP/2 stream, and the handler's ServerCallContext (one

@@ -1,4 +1,4 @@
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 /// <summary>One registered method, with its request and response types closed over.</summary>
 internal abstract class ServerMethod

@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace Containerd.Grpc.Server.Calls;
+namespace Containerd.LeanGrpc.Calls;
 
 internal sealed class ServerStreamingMethod<TRequest, TResponse>(
     Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse> handler)

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Containerd.Grpc.Server.Nghttp2;
+namespace Containerd.LeanGrpc.Nghttp2;
 
 /// <summary>
 /// Builds an nghttp2_nv array in one native block for a submit call. nghttp2

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Containerd.Grpc.Server.Nghttp2;
+namespace Containerd.LeanGrpc.Nghttp2;
 
 /// <summary>
 /// The parts of libnghttp2's C API the server uses. Bound against the runtime

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Containerd.Grpc.Server.Calls;
-using Containerd.Grpc.Server.Nghttp2;
+using Containerd.LeanGrpc.Calls;
+using Containerd.LeanGrpc.Nghttp2;
 
-namespace Containerd.Grpc.Server.Transport;
+namespace Containerd.LeanGrpc.Transport;
 
 /// <summary>
 /// One client connection: its socket, its nghttp2 session and its calls by

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using Containerd.Grpc.Server.Calls;
+using Containerd.LeanGrpc.Calls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Containerd.Grpc.Server.Transport;
+namespace Containerd.LeanGrpc.Transport;
 
 /// <summary>
 /// A gRPC server on a unix socket with one thread: the loop waits in poll(2)

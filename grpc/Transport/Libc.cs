@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Containerd.Grpc.Server.Transport;
+namespace Containerd.LeanGrpc.Transport;
 
 /// <summary>
 /// The few system calls the loop needs. Plain file descriptors instead of
