@@ -59,6 +59,15 @@ internal static unsafe partial class Native
     [LibraryImport(Lib, EntryPoint = "nghttp2_session_server_new")]
     public static partial int SessionServerNew(out nint session, nint callbacks, nint userData);
 
+    [LibraryImport(Lib, EntryPoint = "nghttp2_session_server_new2")]
+    public static partial int SessionServerNew2(out nint session, nint callbacks, nint userData, nint option);
+
+    [LibraryImport(Lib, EntryPoint = "nghttp2_option_new")]
+    public static partial int OptionNew(out nint option);
+
+    [LibraryImport(Lib, EntryPoint = "nghttp2_option_set_no_http_messaging")]
+    public static partial void OptionSetNoHttpMessaging(nint option, int value);
+
     [LibraryImport(Lib, EntryPoint = "nghttp2_session_del")]
     public static partial void SessionDel(nint session);
 

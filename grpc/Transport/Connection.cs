@@ -18,6 +18,7 @@ internal sealed unsafe class Connection
     private const uint MaxConcurrentStreams = 1000;
 
     private static readonly nint Callbacks = CreateCallbacks();
+    private static readonly nint Options = CreateOptions();
 
     private readonly Dictionary<int, ServerCall> _calls = new();
     private GCHandle _self;
@@ -28,7 +29,7 @@ internal sealed unsafe class Connection
         Server = server;
         Fd = fd;
         _self = GCHandle.Alloc(this);
-        if (Native.SessionServerNew(out var session, Callbacks, GCHandle.ToIntPtr(_self)) != 0)
+        if (Native.SessionServerNew2(out var session, Callbacks, GCHandle.ToIntPtr(_self), Options) != 0)
         {
             _self.Free();
             throw new InvalidOperationException("nghttp2_session_server_new failed");
@@ -126,6 +127,17 @@ internal sealed unsafe class Connection
         Native.SetOnStreamCloseCallback(callbacks, &OnStreamClose);
         // One set for the process: sessions copy what they need at creation.
         return callbacks;
+    }
+
+    private static nint CreateOptions()
+    {
+        if (Native.OptionNew(out var option) != 0)
+            throw new InvalidOperationException("nghttp2_option_new failed");
+        // nghttp2's HTTP messaging checks reject an :authority that is a socket
+        // path, which grpc-go sends when it dials one (the daemon rewrites it for
+        // Kestrel). The gRPC layer checks what it needs (:path) itself.
+        Native.OptionSetNoHttpMessaging(option, 1);
+        return option;
     }
 
     [UnmanagedCallersOnly]

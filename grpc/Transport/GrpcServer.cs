@@ -171,9 +171,13 @@ public sealed unsafe class GrpcServer
     {
         if ((_pollFds[0].Revents & Libc.POLLIN) != 0)
         {
+            // Read first, then re-arm, then drain (after this method): a post that
+            // saw the flag still set is in the queue already and gets drained; one
+            // that re-set it writes the eventfd again. Re-arming before the read
+            // could swallow that write and leave the flag set with nobody to wake.
             ulong value;
-            Volatile.Write(ref _wakePending, 0);
             Libc.Read(_wakeFd, (byte*)&value, 8);
+            Interlocked.Exchange(ref _wakePending, 0);
         }
         if (_listenFd >= 0 && (_pollFds[1].Revents & Libc.POLLIN) != 0)
             Accept();

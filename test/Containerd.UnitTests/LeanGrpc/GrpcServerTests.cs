@@ -93,6 +93,22 @@ public sealed class GrpcServerTests
         Assert.That(call.GetStatus().StatusCode, Is.EqualTo(StatusCode.OK));
     }
 
+    /// <summary>Many writers posting to the loop at once: a lost wake-up would stall a stream for good.</summary>
+    [Test]
+    public async Task ManyConcurrentStreamsNeverStall()
+    {
+        async Task<int> ReadAll()
+        {
+            using var call = _client.Count(new CountRequest { Count = 500, PayloadSize = 10 });
+            var n = 0;
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                n++;
+            return n;
+        }
+        var counts = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(ReadAll))).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.That(counts, Is.All.EqualTo(500));
+    }
+
     [Test]
     public async Task ClientCancellationCancelsTheHandlersToken()
     {
