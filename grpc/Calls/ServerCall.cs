@@ -210,6 +210,9 @@ internal sealed class ServerCall : ServerCallContext, IThreadPoolWorkItem
         if (_dispatched || IsFinished || _method is null)
             return;
         _dispatched = true;
+        var logger = _connection.Server.Logger;
+        if (logger.IsEnabled(LogLevel.Trace))
+            logger.LogTrace("stream {Stream}: {Method} dispatched", StreamId, _path);
         if (_messages != 1 || _prefixFilled != 0)
         {
             Fail(new Status(StatusCode.Internal, "Request message not received."), null);
@@ -224,6 +227,9 @@ internal sealed class ServerCall : ServerCallContext, IThreadPoolWorkItem
     /// </summary>
     public void OnStreamClosed()
     {
+        var logger = _connection.Server.Logger;
+        if (logger.IsEnabled(LogLevel.Trace))
+            logger.LogTrace("stream {Stream}: {Method} closed (status sent: {Sent})", StreamId, _path, _trailersSent);
         List<TaskCompletionSource>? abandoned = null;
         bool cancel;
         lock (_gate)
@@ -366,6 +372,9 @@ internal sealed class ServerCall : ServerCallContext, IThreadPoolWorkItem
 
     private void RequestFlush()
     {
+        var logger = _connection.Server.Logger;
+        if (logger.IsEnabled(LogLevel.Trace))
+            logger.LogTrace("stream {Stream}: {Method} flush requested ({Queued})", StreamId, _path, _flushQueued);
         if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
             _connection.Server.Post(this);
     }

@@ -36,7 +36,8 @@ public sealed class GrpcServerTests
         Probe.BindService(methods, _service);
         _server = new GrpcServer(methods);
         _server.Start(_socket);
-        _channel = OpenChannel(_socket);
+        // The daemon's own channel to its shims.
+        _channel = Containerd.Shared.Grpc.UnixSocketChannel.Create(_socket);
         _client = new Probe.ProbeClient(_channel);
     }
 
@@ -107,6 +108,26 @@ public sealed class GrpcServerTests
         }
         var counts = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(ReadAll))).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.That(counts, Is.All.EqualTo(500));
+    }
+
+    /// <summary>The daemon's pattern: a long-lived server stream and thousands of short calls beside it on one connection.</summary>
+    [Test]
+    public async Task ShortCallsBesideALongStream()
+    {
+        using var stream = _client.Count(new CountRequest { Count = 4000, PayloadSize = 100, DelayMs = 1 });
+        var reader = Task.Run(async () =>
+        {
+            var n = 0;
+            while (await stream.ResponseStream.MoveNext(CancellationToken.None))
+                n++;
+            return n;
+        });
+        for (var i = 0; i < 3000; i++)
+        {
+            var reply = await _client.EchoAsync(new EchoRequest { Text = "t" + i, Payload = ByteString.CopyFrom(new byte[3000]) }, deadline: DateTime.UtcNow.AddSeconds(10));
+            Assert.That(reply.Text, Is.EqualTo("t" + i));
+        }
+        Assert.That(await reader.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(4000));
     }
 
     [Test]

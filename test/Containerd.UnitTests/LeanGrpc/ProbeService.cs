@@ -23,7 +23,11 @@ internal sealed class ProbeService : Probe.ProbeBase
     {
         var payload = ByteString.CopyFrom(Pattern(request.PayloadSize));
         for (var i = 0; i < request.Count; i++)
+        {
+            if (request.DelayMs > 0 && i % 10 == 0)
+                await Task.Delay(request.DelayMs, context.CancellationToken);
             await responseStream.WriteAsync(new CountReply { Index = i, Payload = payload }, context.CancellationToken);
+        }
     }
 
     public override async Task<EchoReply> Hang(HangRequest request, ServerCallContext context)
