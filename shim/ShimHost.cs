@@ -1,4 +1,7 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Containerd.LeanGrpc.Calls;
+using Containerd.LeanGrpc.Transport;
 using Containerd.Shared.Bundles;
 using Containerd.Shared.Native;
 using Containerd.Shim.Events;
@@ -8,9 +11,6 @@ using Containerd.Shim.Reaper;
 using Containerd.Shim.Runc;
 using Containerd.Shim.Service;
 using Containerd.Shim.Teardown;
-using System.Runtime.InteropServices;
-using Containerd.LeanGrpc.Calls;
-using Containerd.LeanGrpc.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Containerd.Shim;
