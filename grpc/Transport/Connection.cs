@@ -143,7 +143,15 @@ internal sealed unsafe class Connection
     [UnmanagedCallersOnly]
     private static nint OnSend(nint session, byte* data, nuint length, int flags, nint userData)
     {
-        var connection = From(userData);
+        Connection connection;
+        try
+        {
+            connection = From(userData);
+        }
+        catch (Exception)
+        {
+            return Native.ErrCallbackFailure;
+        }
         while (true)
         {
             var sent = Libc.Send(connection.Fd, data, length, Libc.MSG_NOSIGNAL);
@@ -165,12 +173,20 @@ internal sealed unsafe class Connection
     [UnmanagedCallersOnly]
     private static int OnBeginHeaders(nint session, Native.FrameHeader* frame, nint userData)
     {
-        if (frame->Type != Native.FrameHeaders)
+        try
+        {
+            if (frame->Type != Native.FrameHeaders)
+                return 0;
+            var connection = From(userData);
+            if (!connection._calls.ContainsKey(frame->StreamId))
+                connection._calls[frame->StreamId] = new ServerCall(connection, frame->StreamId);
             return 0;
-        var connection = From(userData);
-        if (!connection._calls.ContainsKey(frame->StreamId))
-            connection._calls[frame->StreamId] = new ServerCall(connection, frame->StreamId);
-        return 0;
+        }
+        catch (Exception)
+        {
+            // An exception must not cross into C: the session fails instead.
+            return Native.ErrCallbackFailure;
+        }
     }
 
     [UnmanagedCallersOnly]
