@@ -35,7 +35,7 @@ SYSTEMCTL := $(if $(DESTDIR),:,$(if $(wildcard /run/systemd/system),systemctl,:)
 
 all: $(BIN)/containerd $(BIN)/containerd-shim $(BIN)/ctr
 
-$(BIN)/containerd-shim: $(COMMON) $(call sources,shim)
+$(BIN)/containerd-shim: $(COMMON) $(call sources,shim) $(call sources,grpc)
 	$(PUBLISH) -r $(RID) -o $(BIN) shim/Containerd.Shim.csproj
 	@touch $@
 

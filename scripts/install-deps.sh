@@ -7,6 +7,8 @@ need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v file >/dev/null 2>&1 || need+=(file)
+# The shim's gRPC server speaks HTTP/2 through libnghttp2 (the runtime library; no -dev needed).
+compgen -G '/usr/lib/*/libnghttp2.so.14' >/dev/null || compgen -G '/lib/*/libnghttp2.so.14' >/dev/null || need+=(libnghttp2-14)
 if [ "${1:-}" = --test ]; then
   # The tests build a real grpc-go client offline (GOPATH mode) from Debian's packages.
   command -v go >/dev/null 2>&1 || need+=(golang-go)

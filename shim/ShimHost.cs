@@ -1,4 +1,7 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Containerd.LeanGrpc.Calls;
+using Containerd.LeanGrpc.Transport;
 using Containerd.Shared.Bundles;
 using Containerd.Shared.Native;
 using Containerd.Shim.Events;
@@ -8,11 +11,6 @@ using Containerd.Shim.Reaper;
 using Containerd.Shim.Runc;
 using Containerd.Shim.Service;
 using Containerd.Shim.Teardown;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Containerd.Shim;
@@ -29,6 +27,8 @@ internal static class ShimHost
 {
     private const int OwnerOnlyDirectory = 0x1C0; // 0700
     private const int OwnerOnlyFile = 0x180; // 0600 (the socket)
+    // In-flight calls get this long to finish once a stop is asked for (Kestrel's shutdown timeout before).
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(3);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -55,7 +55,7 @@ internal static class ShimHost
 
         var logFd = -1;
         FileLoggerProvider? logProvider = null;
-        WebApplication? app = null;
+        Shim? shim = null;
         var socketIsOurs = false;
         try
         {
@@ -64,8 +64,8 @@ internal static class ShimHost
             logFd = LogFile.Open(options.Bundle.ShimLogFile);
             logProvider = new FileLoggerProvider(logFd, options.Bundle.ShimLogFile, options.Id, options.Namespace, Environment.ProcessId);
 
-            app = Build(options, logProvider);
-            app.Services.GetRequiredService<ChildReaper>().Start();
+            shim = Compose(options, logProvider);
+            shim.Reaper.Start();
             RemoveStaleSocket(options.Socket);
 
             // The socket must never be reachable by others, not even for an
@@ -76,7 +76,7 @@ internal static class ShimHost
             try
             {
                 socketIsOurs = true;
-                await app.StartAsync().ConfigureAwait(false);
+                shim.Server.Start(options.Socket);
             }
             finally
             {
@@ -88,11 +88,11 @@ internal static class ShimHost
         catch (Exception e)
         {
             RawOutput.Write(RawOutput.Stderr, $"containerd-shim {options.Namespace}/{options.Id}: {e.Message}\n");
-            if (app is not null)
+            if (shim is not null)
             {
                 try
                 {
-                    await app.StopAsync().ConfigureAwait(false);
+                    await shim.Server.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
@@ -108,59 +108,62 @@ internal static class ShimHost
         RawOutput.Write(RawOutput.Stdout, "ready\n");
         DetachStdio(logFd);
         logProvider!.StderrFollows();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Containerd.Shim.Host");
+        var logger = shim.Loggers.CreateLogger("Containerd.Shim.Host");
         logger.LogInformation("shim ready on {Socket} (runtime {Runtime}, root {RuntimeRoot})", options.Socket, options.Runtime, options.RuntimeRoot);
+
+        // SIGTERM/SIGINT stop the shim the way the Shutdown RPC does (minus the task's teardown).
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
 
         // Start-up garbage is most of the heap; one compacting collection
         // returns it to the OS, which matters with one shim per container.
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await shim.Lifetime.StopRequested.ConfigureAwait(false);
+        await shim.Server.StopAsync(StopGrace).ConfigureAwait(false);
         logger.LogInformation("shim stopped ({Gen0} gen0, {Gen2} gen2 collections)", GC.CollectionCount(0), GC.CollectionCount(2));
         File.Delete(options.Socket);
         RemovePidFile(options.Bundle);
-        await app.DisposeAsync().ConfigureAwait(false);
+        shim.Loggers.Dispose();
         return 0;
-    }
 
-    private static WebApplication Build(ShimOptions options, FileLoggerProvider logProvider)
-    {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = options.Bundle.Directory });
-        builder.WebHost.UseKestrelCore();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        void OnStopSignal(PosixSignalContext context)
         {
-            kestrel.AddServerHeader = false;
-            kestrel.ListenUnixSocket(options.Socket, listen => listen.Protocols = HttpProtocols.Http2);
-        });
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(3));
-
-        builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(logProvider);
-        builder.Logging.SetMinimumLevel(options.LogLevel);
-        // The framework's own chatter only at warning, unless tracing.
-        builder.Logging.AddFilter("Microsoft", options.LogLevel == LogLevel.Trace ? LogLevel.Trace : LogLevel.Warning);
-        builder.Logging.AddFilter("Grpc", options.LogLevel == LogLevel.Trace ? LogLevel.Trace : LogLevel.Warning);
-
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<ProcessSpawner>();
-        builder.Services.AddSingleton<ChildReaper>();
-        builder.Services.AddSingleton(services => new RuncClient(
-            options.Runtime, options.RuntimeRoot, options.Bundle,
-            services.GetRequiredService<ProcessSpawner>(), services.GetRequiredService<ChildReaper>(), services.GetRequiredService<ILogger<RuncClient>>()));
-        builder.Services.AddSingleton(services => new RuncContainer(services.GetRequiredService<RuncClient>(), options.Id));
-        builder.Services.AddSingleton(services => new ContainerTeardown(
-            services.GetRequiredService<RuncContainer>(), options.Bundle, services.GetRequiredService<ILogger<ContainerTeardown>>()));
-        builder.Services.AddSingleton<EventQueue>();
-        builder.Services.AddSingleton<TaskEvents>();
-        builder.Services.AddSingleton<ShimTask>();
-        builder.Services.AddSingleton<ShimLifetime>();
-        builder.Services.AddSingleton<ShimService>();
-
-        var app = builder.Build();
-        app.MapGrpcService<ShimService>();
-        return app;
+            context.Cancel = true;
+            shim.Lifetime.StopSoon();
+        }
     }
+
+    /// <summary>
+    /// The shim's objects, wired by hand: a dependency-injection container and
+    /// a generic host cost memory and start-up time that one process per
+    /// container pays many times over.
+    /// </summary>
+    private static Shim Compose(ShimOptions options, FileLoggerProvider logProvider)
+    {
+        var filters = new LoggerFilterOptions { MinLevel = options.LogLevel };
+        // The gRPC server's own chatter only at warning, unless tracing.
+        filters.Rules.Add(new LoggerFilterRule(null, "Containerd.LeanGrpc", options.LogLevel == LogLevel.Trace ? LogLevel.Trace : LogLevel.Warning, null));
+        var loggers = new LoggerFactory([logProvider], filters);
+
+        var spawner = new ProcessSpawner();
+        var reaper = new ChildReaper(loggers.CreateLogger<ChildReaper>());
+        var runc = new RuncClient(options.Runtime, options.RuntimeRoot, options.Bundle, spawner, reaper, loggers.CreateLogger<RuncClient>());
+        var container = new RuncContainer(runc, options.Id);
+        var teardown = new ContainerTeardown(container, options.Bundle, loggers.CreateLogger<ContainerTeardown>());
+        var events = new EventQueue();
+        var taskEvents = new TaskEvents(events, options, loggers.CreateLogger<TaskEvents>());
+        var task = new ShimTask(options, container, teardown, reaper, taskEvents, loggers);
+        var lifetime = new ShimLifetime();
+        var service = new ShimService(task, events, lifetime, options, loggers.CreateLogger<ShimService>());
+
+        var methods = new MethodRegistry();
+        Api.Shim.Shim.BindService(methods, service);
+        var server = new GrpcServer(methods, loggers.CreateLogger("Containerd.LeanGrpc"));
+        return new Shim(loggers, reaper, lifetime, server);
+    }
+
+    private sealed record Shim(LoggerFactory Loggers, ChildReaper Reaper, ShimLifetime Lifetime, GrpcServer Server);
 
     private static void BecomeSessionLeaderAndSubreaper()
     {

@@ -1,20 +1,26 @@
-using Microsoft.Extensions.Hosting;
-
 namespace Containerd.Shim.Service;
 
-/// <summary>Stops the shim after the Shutdown reply has been sent.</summary>
-internal sealed class ShimLifetime(IHostApplicationLifetime host)
+/// <summary>
+/// The shim's stop request: the Shutdown RPC or SIGTERM/SIGINT asks, the host
+/// stops the server. The server's graceful stop waits for in-flight calls, so
+/// the Shutdown reply still leaves before the socket closes.
+/// </summary>
+internal sealed class ShimLifetime
 {
-    // Long enough for the reply to leave; Kestrel's graceful stop waits for it anyway.
-    private static readonly TimeSpan ReplyGrace = TimeSpan.FromMilliseconds(50);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _stopRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public CancellationToken Stopping => host.ApplicationStopping;
+    /// <summary>Cancelled when the shim starts stopping: long-lived calls (the events stream) end.</summary>
+    public CancellationToken Stopping => _stopping.Token;
 
-    public void StopSoon() => _ = StopAsync();
+    /// <summary>Completes once a stop has been asked for.</summary>
+    public Task StopRequested => _stopRequested.Task;
 
-    private async Task StopAsync()
+    public void StopSoon()
     {
-        await Task.Delay(ReplyGrace).ConfigureAwait(false);
-        host.StopApplication();
+        if (!_stopRequested.TrySetResult())
+            return;
+        // Not on the caller's thread: the token's callbacks end other calls' handlers.
+        ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _stopping, preferLocal: false);
     }
 }
