@@ -121,6 +121,11 @@ public static class DaemonHost
 
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
 
+        // Deletes that answered before their shim and bundle were gone: finish them (bounded;
+        // what is left is what a killed daemon leaves, and the next start-up removes it).
+        await app.Services.GetRequiredService<ShimManager>().WaitForAllTeardownsAsync(options.Timeouts.HostShutdown)
+            .ConfigureAwait(false);
+
         await app.Services.GetRequiredService<TaskLifecycle>().DetachAllAsync().ConfigureAwait(false);
         try
         {
@@ -200,6 +205,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<ShimManager>();
         builder.Services.AddSingleton<CrashPoints>();
         builder.Services.AddSingleton<TombstoneStore>();
+        builder.Services.AddSingleton<ShimLogWatch>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();
 
