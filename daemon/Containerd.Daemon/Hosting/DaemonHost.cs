@@ -93,12 +93,24 @@ public static class DaemonHost
         if (!File.Exists(options.Runtime))
             logger.LogWarning("runtime {Runtime} not found; task creation will fail", options.Runtime);
 
-        await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
         // Every shim is re-attached before the socket listens and before systemd
         // hears READY=1 (sent when the host has started, below): a client that can
         // connect, or a unit ordered after ours, sees every task that survived.
+        // Recovery works from the state directory alone, so the database's check
+        // runs beside it; a damaged database still stops the daemon before it serves.
         var recoveryClock = System.Diagnostics.Stopwatch.StartNew();
-        var recovered = await app.Services.GetRequiredService<TaskRecovery>().RecoverAsync(cancellationToken).ConfigureAwait(false);
+        var recovery = Task.Run(() => app.Services.GetRequiredService<TaskRecovery>().RecoverAsync(cancellationToken), cancellationToken);
+        try
+        {
+            await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The daemon stops here: let the walk finish first, so nothing is half re-attached while the host is torn down.
+            await Task.WhenAny(recovery).ConfigureAwait(false);
+            throw;
+        }
+        var recovered = await recovery.ConfigureAwait(false);
         logger.LogInformation("recovered {Count} tasks in {Milliseconds} ms", recovered, recoveryClock.ElapsedMilliseconds);
 
         var exchange = app.Services.GetRequiredService<EventExchange>();
@@ -118,6 +130,13 @@ public static class DaemonHost
         File.SetUnixFileMode(options.Address, SocketMode);
         logger.LogInformation("containerd serving on {Address} (root {Root}, state {State}, runtime {Runtime}, shim {Shim}, config {ConfigFile})",
             options.Address, options.Root, options.State, options.Runtime, options.Shim ?? "none", options.ConfigFile ?? "none");
+
+        // Start-up (recovery, the first calls' code paths) leaves garbage the small gen0 budget
+        // will not revisit for a while: one compacting collection returns it, once the first
+        // client has been served rather than in its way.
+        _ = Task.Delay(TimeSpan.FromSeconds(2), app.Lifetime.ApplicationStopping).ContinueWith(
+            delayed => { if (!delayed.IsCanceled) GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true); },
+            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
         await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
 

@@ -22,7 +22,6 @@ public sealed class BackgroundTeardownTests : DaemonFixture
     public async Task NothingIsLeftOnceTheBackgroundTeardownCompletes()
     {
         var o = Client.Options();
-        await Client.CreateContainerAsync("gone", "sleep", "300");
         await using var events = await Client.SubscribeEventsAsync();
         var pid = await Client.RunAsync("gone", "sleep", "300");
         var shimPid = Leaks.ShimPids(Daemon.Dir, Client.Namespace).Single().Pid;
@@ -49,7 +48,8 @@ public sealed class BackgroundTeardownTests : DaemonFixture
         await using var events = await Client.SubscribeEventsAsync();
         for (var round = 0; round < 3; round++)
         {
-            var pid = await Client.RunAsync("again", args);
+            var pid = (await Client.Tasks.CreateAsync(DaemonClient.CreateTaskRequest("again"), o)).Pid;
+            await Client.Tasks.StartAsync(new StartRequest { ContainerId = "again" }, o);
             if (!exitsByItself)
                 await Client.Tasks.KillAsync(new KillRequest { ContainerId = "again", Signal = 9 }, o);
             var exit = await events.WaitForExitAsync("again", pid);
@@ -71,7 +71,6 @@ public sealed class BackgroundTeardownTests : DaemonFixture
     public async Task ADaemonStoppedRightAfterDeleteFinishesTheTeardownFirst()
     {
         var o = Client.Options();
-        await Client.CreateContainerAsync("stopping", "true");
         await using (var events = await Client.SubscribeEventsAsync())
         {
             var pid = await Client.RunAsync("stopping", "true");
@@ -100,9 +99,9 @@ public sealed class BackgroundTeardownTests : DaemonFixture
         using (var doomed = Daemon.Connect(ns))
         {
             var o = doomed.Options();
-            await doomed.CreateContainerAsync("killed", "true");
             await using var events = await doomed.SubscribeEventsAsync();
-            var pid = await doomed.RunAsync("killed", "true");
+            var pid = await doomed.RunAsync("killed", "sleep", "300");
+            await doomed.Tasks.KillAsync(new KillRequest { ContainerId = "killed", Signal = 9 }, o);
             await events.WaitForExitAsync("killed", pid);
             try
             {
