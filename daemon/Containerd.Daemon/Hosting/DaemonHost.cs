@@ -202,7 +202,6 @@ public static class DaemonHost
         builder.Services.AddRoutingCore();
         // With no check registered the overall status would be UNKNOWN; serving at all means healthy here.
         builder.Services.AddGrpcHealthChecks().AddCheck("containerd", () => HealthCheckResult.Healthy());
-        builder.Services.AddGrpcReflection();
         builder.Services.AddGrpc(grpc =>
         {
             // As containerd: specs and process lists can be large.
@@ -211,6 +210,8 @@ public static class DaemonHost
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.EnableDetailedErrors = false;
         });
+        builder.Services.AddGrpcReflection();
+        PrebuiltServiceMethods.Register(builder.Services);
 
         var layout = new StateLayout(options.State);
         builder.Services.AddSingleton(options);
