@@ -131,6 +131,7 @@ public static class DaemonHost
             Libc.Umask(previousUmask);
         }
         File.SetUnixFileMode(options.Address, SocketMode);
+        StartupGc.End();
         logger.LogInformation("containerd serving on {Address} (root {Root}, state {State}, runtime {Runtime}, shim {Shim}, config {ConfigFile})",
             options.Address, options.Root, options.State, options.Runtime, options.Shim ?? "none", options.ConfigFile ?? "none");
 

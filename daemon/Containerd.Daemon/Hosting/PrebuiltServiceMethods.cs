@@ -21,7 +21,8 @@ namespace Containerd.Daemon.Hosting;
 /// spelled out, so the compiler builds all of it ahead; the per-call service
 /// instance is called, as before. Health and reflection, whose service types are
 /// internal to their packages, are bound through their generated <c>BindService</c>
-/// to one instance made by their activator (both keep their state in singletons).
+/// to one instance made by their activator at the first call (both keep their
+/// state in singletons).
 /// </summary>
 internal static class PrebuiltServiceMethods
 {
@@ -29,10 +30,25 @@ internal static class PrebuiltServiceMethods
     private const DynamicallyAccessedMemberTypes ServiceAccessibility =
         DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
 
+    /// <summary>What the reflection service reads of a generated service class and its base.</summary>
+    private const DynamicallyAccessedMemberTypes DescriptorLookup =
+        DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
+
     private static readonly Type[] Prebuilt =
         [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService)];
 
     /// <summary>Replaces the reflection-based method provider; call after AddGrpc.</summary>
+    /// <remarks>
+    /// The reflection service still finds each service's descriptor by reflection (the
+    /// <c>BindServiceMethod</c> attribute of its base, then the generated class's static
+    /// <c>Descriptor</c>); the default provider's annotations used to keep those for it.
+    /// </remarks>
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Execution.Tasks))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Execution.Tasks.TasksBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Containers.Containers))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Containers.Containers.ContainersBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version.VersionBase))]
     public static void Register(IServiceCollection services)
     {
         services.RemoveAll(typeof(IServiceMethodProvider<>));
@@ -43,15 +59,13 @@ internal static class PrebuiltServiceMethods
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(Provider<>));
     }
 
-    private static readonly List<object> NoMetadata = [];
-
     private static void Unary<[DynamicallyAccessedMembers(ServiceAccessibility)] TService, TRequest, TResponse>(
         ServiceMethodProviderContext<TService> context, string service, string name,
         MessageParser<TRequest> request, MessageParser<TResponse> response, UnaryServerMethod<TService, TRequest, TResponse> invoker)
         where TService : class where TRequest : class, IMessage<TRequest> where TResponse : class, IMessage<TResponse> =>
         context.AddUnaryMethod(
             new Method<TRequest, TResponse>(MethodType.Unary, service, name, MarshallerOf(request), MarshallerOf(response)),
-            NoMetadata, invoker);
+            NewMetadata(), invoker);
 
     private static void ServerStreaming<[DynamicallyAccessedMembers(ServiceAccessibility)] TService, TRequest, TResponse>(
         ServiceMethodProviderContext<TService> context, string service, string name,
@@ -59,7 +73,10 @@ internal static class PrebuiltServiceMethods
         where TService : class where TRequest : class, IMessage<TRequest> where TResponse : class, IMessage<TResponse> =>
         context.AddServerStreamingMethod(
             new Method<TRequest, TResponse>(MethodType.ServerStreaming, service, name, MarshallerOf(request), MarshallerOf(response)),
-            NoMetadata, invoker);
+            NewMetadata(), invoker);
+
+    /// <summary>A list of its own for each method: Grpc.AspNetCore adds the method's endpoint metadata to it.</summary>
+    private static List<object> NewMetadata() => [];
 
     /// <summary>As the generated code marshals: straight into and out of the transport's buffers.</summary>
     private static Marshaller<T> MarshallerOf<T>(MessageParser<T> parser) where T : class, IMessage<T> =>
@@ -123,10 +140,17 @@ internal static class PrebuiltServiceMethods
         }
     }
 
+    /// <summary>
+    /// Health and reflection: their methods are learnt from the generated <c>BindService</c>
+    /// given no instance; the instance whose handlers the calls use is made by the service's
+    /// activator at the first call (reflection's needs every endpoint mapped by then).
+    /// </summary>
     private sealed class Provider<[DynamicallyAccessedMembers(ServiceAccessibility)] TService> : IServiceMethodProvider<TService>
         where TService : class
     {
         private readonly IServiceProvider _services;
+        private readonly Lock _gate = new();
+        private Dictionary<string, Delegate>? _handlers;
 
         public Provider(IServiceProvider services) => _services = services;
 
@@ -135,55 +159,80 @@ internal static class PrebuiltServiceMethods
             // The open generic also closes over the daemon's services: their own providers add them.
             if (Prebuilt.Contains(typeof(TService)))
                 return;
-            var instance = _services.GetRequiredService<IGrpcServiceActivator<TService>>().Create(_services).Instance;
-            var binder = new Binder(context, instance);
-            switch (instance)
+            Bind(new Binder(this, context, handlers: null), instance: null);
+        }
+
+        private static void Bind(ServiceBinderBase binder, TService? instance)
+        {
+            if (typeof(HealthApi.Health.HealthBase).IsAssignableFrom(typeof(TService)))
+                HealthApi.Health.BindService(binder, instance as HealthApi.Health.HealthBase);
+            else if (typeof(ReflectionV1Alpha.ServerReflection.ServerReflectionBase).IsAssignableFrom(typeof(TService)))
+                ReflectionV1Alpha.ServerReflection.BindService(binder, instance as ReflectionV1Alpha.ServerReflection.ServerReflectionBase);
+            else if (typeof(ReflectionV1.ServerReflection.ServerReflectionBase).IsAssignableFrom(typeof(TService)))
+                ReflectionV1.ServerReflection.BindService(binder, instance as ReflectionV1.ServerReflection.ServerReflectionBase);
+            else
+                throw new InvalidOperationException($"no method binding for gRPC service {typeof(TService).Name}");
+        }
+
+        /// <summary>The handler of <paramref name="name"/>, bound to the one instance (made at the first call).</summary>
+        private T Handler<T>(string name) where T : Delegate
+        {
+            lock (_gate)
             {
-                case HealthApi.Health.HealthBase health:
-                    HealthApi.Health.BindService(binder, health);
-                    break;
-                case ReflectionV1Alpha.ServerReflection.ServerReflectionBase reflection:
-                    ReflectionV1Alpha.ServerReflection.BindService(binder, reflection);
-                    break;
-                case ReflectionV1.ServerReflection.ServerReflectionBase reflection:
-                    ReflectionV1.ServerReflection.BindService(binder, reflection);
-                    break;
-                default:
-                    throw new InvalidOperationException($"no method binding for gRPC service {typeof(TService).Name}");
+                if (_handlers is null)
+                {
+                    var handlers = new Dictionary<string, Delegate>(StringComparer.Ordinal);
+                    var instance = _services.GetRequiredService<IGrpcServiceActivator<TService>>().Create(_services).Instance;
+                    Bind(new Binder(this, context: null, handlers), instance);
+                    _handlers = handlers;
+                }
+                return (T)_handlers[name];
             }
         }
 
-        /// <summary>Adds each method with an invoker that calls the bound instance.</summary>
-        private sealed class Binder(ServiceMethodProviderContext<TService> context, TService instance) : ServiceBinderBase
+        /// <summary>Without handlers, adds each method (its calls find their handler later); with them, collects them.</summary>
+        private sealed class Binder(Provider<TService> owner, ServiceMethodProviderContext<TService>? context, Dictionary<string, Delegate>? handlers)
+            : ServiceBinderBase
         {
-            private static readonly List<object> NoMetadata = [];
-
-            // The activator's per-call instance is the same singleton (or an equivalent one): call the bound one.
             public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
             {
-                ArgumentNullException.ThrowIfNull(handler);
-                context.AddUnaryMethod(method, NoMetadata, (_, request, call) => handler(request, call));
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddUnaryMethod(method, NewMetadata(),
+                    (_, request, call) => owner.Handler<UnaryServerMethod<TRequest, TResponse>>(method.Name)(request, call));
             }
 
             public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
             {
-                ArgumentNullException.ThrowIfNull(handler);
-                context.AddServerStreamingMethod(method, NoMetadata, (_, request, stream, call) => handler(request, stream, call));
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddServerStreamingMethod(method, NewMetadata(),
+                    (_, request, stream, call) => owner.Handler<ServerStreamingServerMethod<TRequest, TResponse>>(method.Name)(request, stream, call));
             }
 
             public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler)
             {
-                ArgumentNullException.ThrowIfNull(handler);
-                context.AddClientStreamingMethod(method, NoMetadata, (_, requests, call) => handler(requests, call));
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddClientStreamingMethod(method, NewMetadata(),
+                    (_, requests, call) => owner.Handler<ClientStreamingServerMethod<TRequest, TResponse>>(method.Name)(requests, call));
             }
 
             public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
             {
-                ArgumentNullException.ThrowIfNull(handler);
-                context.AddDuplexStreamingMethod(method, NoMetadata, (_, requests, stream, call) => handler(requests, stream, call));
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddDuplexStreamingMethod(method, NewMetadata(),
+                    (_, requests, stream, call) => owner.Handler<DuplexStreamingServerMethod<TRequest, TResponse>>(method.Name)(requests, stream, call));
             }
 
-            public override string ToString() => $"binder of {instance.GetType().Name}";
+            private bool Collect(string name, Delegate? handler)
+            {
+                if (handlers is null)
+                    return false;
+                handlers[name] = handler ?? throw new InvalidOperationException($"no handler for {name}");
+                return true;
+            }
         }
     }
 }
