@@ -237,7 +237,7 @@ public static class DaemonHost
     }
 
     /// <summary>The gRPC endpoints; before the host starts (it builds its pipeline then).</summary>
-    private static void MapServices(WebApplication app)
+    internal static void MapServices(WebApplication app)
     {
         app.UseRouting();
         app.MapGrpcService<TasksService>();
