@@ -32,7 +32,13 @@ public sealed class CrashPoints(DaemonOptions options, IHostApplicationLifetime 
     /// <summary>The shim created the container; the daemon has not registered the task.</summary>
     public const string ShimCreated = "shim-created";
 
-    public static readonly IReadOnlyList<string> All = [BundleWritten, ShimStarted, RuntimeCreating, ShimCreated];
+    /// <summary>
+    /// Not a Create step: a Delete answered, and its background teardown saw the
+    /// shim exit but has not removed the bundle yet.
+    /// </summary>
+    public const string TeardownShimExited = "teardown-shim-exited";
+
+    public static readonly IReadOnlyList<string> All = [BundleWritten, ShimStarted, RuntimeCreating, ShimCreated, TeardownShimExited];
 
     /// <summary>Where a Create can be held: the daemon's own steps (runc's create runs in the shim, which no hold stops).</summary>
     public static readonly IReadOnlyList<string> Holdable = [BundleWritten, ShimStarted, ShimCreated];

@@ -38,6 +38,9 @@ public sealed class EventPump : IAsyncDisposable
     private readonly TimeSpan _ackInterval;
     private readonly Action<Event>? _observed;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _initExitSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Released once per published event that is not acknowledged yet; the ack loop sleeps on it.
+    private readonly SemaphoreSlim _unacked = new(0);
     private ulong _lastSeen;
     private ulong _lastPersisted;
     private ulong _lastAcked;
@@ -79,6 +82,25 @@ public sealed class EventPump : IAsyncDisposable
         await Task.WhenAny(_pumpTask, Task.Delay(timeout)).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Returns once the init's EXIT has been published (the shim sends the EXITs
+    /// of its exec'd processes before it, so those are out too), the stream has
+    /// ended, or <paramref name="timeout"/> passed. Delete answers after this,
+    /// so a client never sees a task deleted before its exit.
+    /// </summary>
+    public async Task WaitForInitExitAsync(TimeSpan timeout)
+    {
+        if (InitExit is not null || _pumpTask.IsCompleted)
+            return;
+        try
+        {
+            await Task.WhenAny(_initExitSeen.Task, _pumpTask).WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
     /// <summary>Marks the end of the shim's stream as expected (it is about to shut down).</summary>
     public void ExpectEnd() => _shimEnding = true;
 
@@ -106,10 +128,14 @@ public sealed class EventPump : IAsyncDisposable
                         _exchange.Publish(_shim.Namespace, evt);
                         _observed?.Invoke(evt);
                         if (evt.Type == Event.Types.EventType.Exit && evt.Pid == _initPid)
+                        {
                             Volatile.Write(ref _initExit, evt);
+                            _initExitSeen.TrySetResult();
+                        }
                     }
                     Volatile.Write(ref _lastSeen, item.Sequence);
                     Persist(item.Sequence);
+                    _unacked.Release();
                 }
                 if (_shimEnding)
                     return;
@@ -150,13 +176,24 @@ public sealed class EventPump : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Acknowledges at most every ack interval, and only after something was
+    /// published: an idle task's pump does not wake up at all.
+    /// </summary>
     private async Task AckLoopAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_ackInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-                await FlushAsync(cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                await _unacked.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_ackInterval, cancellationToken).ConfigureAwait(false);
+                // Everything published up to now goes in this one ack.
+                while (_unacked.CurrentCount > 0)
+                    await _unacked.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (!await FlushAsync(cancellationToken).ConfigureAwait(false))
+                    _unacked.Release(); // try again after another interval, as the timer did
+            }
         }
         catch (OperationCanceledException)
         {
@@ -186,14 +223,15 @@ public sealed class EventPump : IAsyncDisposable
         _ = Task.Run(_shimLost);
     }
 
-    private async Task FlushAsync(CancellationToken cancellationToken)
+    /// <returns>False when the shim refused or missed the ack (it keeps the events; retry later).</returns>
+    private async Task<bool> FlushAsync(CancellationToken cancellationToken)
     {
         Persist(Volatile.Read(ref _lastSeen));
         ulong persisted;
         lock (_persistGate)
             persisted = _lastPersisted;
         if (persisted <= _lastAcked || _shim.Process.HasExited)
-            return;
+            return true;
         try
         {
             await _shim.Client.AckEventsAsync(
@@ -201,16 +239,19 @@ public sealed class EventPump : IAsyncDisposable
                 deadline: DateTime.UtcNow.AddSeconds(2),
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             _lastAcked = persisted;
+            return true;
         }
         catch (Exception e) when (e is ObjectDisposedException || (e is RpcException && cancellationToken.IsCancellationRequested))
         {
             // Stopping, or the channel was closed with the shim: the shim keeps what was not acknowledged.
+            return true;
         }
         catch (RpcException e)
         {
             // Not fatal: the shim keeps the events and the next tick retries.
             _logger.LogDebug("ack of {Namespace} {ContainerId} up to {Sequence} failed: {Status}",
                 _shim.Namespace, _shim.Id, persisted, e.Status);
+            return false;
         }
     }
 

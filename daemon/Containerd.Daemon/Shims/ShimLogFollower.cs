@@ -6,8 +6,9 @@ namespace Containerd.Daemon.Shims;
 
 /// <summary>
 /// Forwards one live task's BUNDLE/shim.log into the daemon's log, so what a
-/// shim said survives the bundle (removed at Delete). Every ~250 ms it reads
-/// the bytes added since its last offset and re-logs each complete line under
+/// shim said survives the bundle (removed at Delete). Whenever the file changes
+/// (told by the daemon's one inotify <see cref="ShimLogWatch"/>; without it,
+/// every ~250 ms) it reads the bytes added since its last offset and re-logs each complete line under
 /// the category <see cref="Category"/>, with the task's namespace and id and
 /// the shim's own level (the logfmt <c>level=</c> field; a line without one is
 /// the runtime writing to stderr, logged as a warning). A partial line waits
@@ -18,8 +19,9 @@ namespace Containerd.Daemon.Shims;
 /// read was rotated: the rest of shim.log.1 (when it is that inode) after the
 /// offset is read first, then the new file from its start; a shim.log shorter
 /// than the offset was truncated and is read again from its start. At most one
-/// rotation can pass between two polls for this to be exact; at 1 MiB per
-/// generation that is far more than a shim writes in 250 ms.
+/// rotation can pass between two polls for this to be exact: inotify wakes the
+/// follower at each write, and at 1 MiB per generation that is far more than a
+/// shim writes in 250 ms.
 /// </para>
 /// <para>
 /// A follower for a task the daemon creates starts at the file's beginning; one
@@ -44,6 +46,8 @@ public sealed class ShimLogFollower : IAsyncDisposable
     private readonly string _id;
     private readonly ILogger _logger;
     private readonly TimeSpan _interval;
+    private readonly ShimLogWatch? _watch;
+    private IDisposable? _watching;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly MemoryStream _partial = new();
@@ -54,8 +58,11 @@ public sealed class ShimLogFollower : IAsyncDisposable
     private int _stopped;
 
     /// <param name="fromStart">Forward the lines already in the file (a new task) rather than only those written from now on.</param>
-    public ShimLogFollower(string path, string @namespace, string id, ILogger logger, bool fromStart, TimeSpan? interval = null)
+    /// <param name="watch">Reads on the file's changes; null (or inotify unavailable): polls every <paramref name="interval"/>.</param>
+    public ShimLogFollower(
+        string path, string @namespace, string id, ILogger logger, bool fromStart, TimeSpan? interval = null, ShimLogWatch? watch = null)
     {
+        _watch = watch;
         _path = path;
         _namespace = @namespace;
         _id = id;
@@ -68,13 +75,24 @@ public sealed class ShimLogFollower : IAsyncDisposable
     /// <summary>The rotated generation the shim keeps beside <paramref name="path"/>.</summary>
     public static string RotatedPath(string path) => path + ".1";
 
-    public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
+    public void Start()
+    {
+        if (_watch?.Watch(Path.GetDirectoryName(_path)!, Path.GetFileName(_path), Poll) is { } watching)
+        {
+            _watching = watching;
+            // What was written before the watch began.
+            Poll();
+            return;
+        }
+        _loop = Task.Run(() => LoopAsync(_stop.Token));
+    }
 
     /// <summary>Stops following after a last read of what the shim wrote. Idempotent.</summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
             return;
+        _watching?.Dispose();
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         Poll();

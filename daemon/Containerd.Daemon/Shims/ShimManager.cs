@@ -26,6 +26,96 @@ public sealed class ShimManager(
     /// <summary>util-linux unshare(1): Debian essential, so always there.</summary>
     private const string Unshare = "/usr/bin/unshare";
 
+    private readonly Lock _teardownGate = new();
+    private readonly Dictionary<(string Namespace, string Id), Task> _teardowns = [];
+
+    /// <summary>
+    /// Runs what is left of a deleted task's teardown (shim shutdown, waiting
+    /// for its exit, bundle and socket removal) in the background, so Delete can
+    /// answer once the shim reported the exit status. Tracked per task until it
+    /// ends: a Create of the same id waits for it (<see cref="WaitForTeardownAsync"/>),
+    /// and so does the daemon's own stop (<see cref="WaitForAllTeardownsAsync"/>).
+    /// A teardown begun while another of the same id is pending runs after it.
+    /// Failures are logged, never thrown: nobody waits for an answer any more.
+    /// </summary>
+    public Task BeginTeardown(string @namespace, string id, Func<Task> teardown)
+    {
+        var key = (@namespace, id);
+        Task task;
+        lock (_teardownGate)
+        {
+            var previous = _teardowns.GetValueOrDefault(key) ?? Task.CompletedTask;
+            task = Task.Run(async () =>
+            {
+                await previous.ConfigureAwait(false);
+                try
+                {
+                    await teardown().ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    logger.LogError("teardown of {Namespace} {ContainerId} failed: {Error}", @namespace, id,
+                        e is RpcException rpc ? rpc.Status.Detail : e.Message);
+                }
+            });
+            _teardowns[key] = task;
+        }
+        _ = task.ContinueWith(done =>
+        {
+            lock (_teardownGate)
+            {
+                if (_teardowns.TryGetValue(key, out var current) && ReferenceEquals(current, done))
+                    _teardowns.Remove(key);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
+    }
+
+    /// <summary>Returns once no teardown of this task is pending (at once when none is).</summary>
+    public Task WaitForTeardownAsync(string @namespace, string id, CancellationToken cancellationToken)
+    {
+        Task? pending;
+        lock (_teardownGate)
+            pending = _teardowns.GetValueOrDefault((@namespace, id));
+        return pending is null || pending.IsCompleted ? Task.CompletedTask : pending.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>How many teardowns are still running.</summary>
+    public int PendingTeardowns
+    {
+        get
+        {
+            lock (_teardownGate)
+                return _teardowns.Count(t => !t.Value.IsCompleted);
+        }
+    }
+
+    /// <summary>
+    /// Waits, at most <paramref name="bound"/>, for every pending teardown (daemon
+    /// shutdown). Whatever is still left then is what a killed daemon would leave:
+    /// the next start-up's recovery removes it.
+    /// </summary>
+    /// <returns>False when the bound passed first.</returns>
+    public async Task<bool> WaitForAllTeardownsAsync(TimeSpan bound)
+    {
+        Task[] pending;
+        lock (_teardownGate)
+            pending = [.. _teardowns.Values];
+        if (pending.Length == 0)
+            return true;
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(bound).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("{Count} task teardowns still running after {Seconds} s; the next start-up finishes them",
+                pending.Count(t => !t.IsCompleted), bound.TotalSeconds);
+            return false;
+        }
+    }
+
     /// <summary>
     /// Spawns the shim of a task whose bundle is written and waits for it to be
     /// ready. It prints <c>ready</c> once its socket listens, then calls setsid

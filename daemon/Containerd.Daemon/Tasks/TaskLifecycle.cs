@@ -34,6 +34,7 @@ public sealed class TaskLifecycle(
     EventExchange exchange,
     CrashPoints crashPoints,
     TombstoneStore tombstones,
+    ShimLogWatch shimLogWatch,
     ILoggerFactory loggerFactory,
     DaemonOptions options)
 {
@@ -57,6 +58,8 @@ public sealed class TaskLifecycle(
         }
 
         using var held = await locks.AcquireAsync(@namespace, id, cancellationToken).ConfigureAwait(false);
+        // A Delete of this id answered before its shim and bundle were gone: let that finish first.
+        await shims.WaitForTeardownAsync(@namespace, id, cancellationToken).ConfigureAwait(false);
         if (registry.Contains(@namespace, id))
             throw RpcErrors.AlreadyExists($"task \"{id}\" already exists in namespace \"{@namespace}\"");
         var container = await containers.GetAsync(@namespace, id, cancellationToken).ConfigureAwait(false)
@@ -143,18 +146,14 @@ public sealed class TaskLifecycle(
             return DeletedReply(lost);
         }
 
-        // The task is gone in the shim: finish regardless of the caller's cancellation.
+        // The task is gone in the shim: finish regardless of the caller's cancellation. The
+        // shim's shutdown, its exit and the bundle's removal go on in the background; a
+        // Create of this id waits for them (ShimManager tracks the teardown).
         registry.TryRemove(@namespace, id, out _);
         live.Events.ExpectEnd();
-        await shims.StopAsync(live.Shim, force: false).ConfigureAwait(false);
-        await live.Events.DrainAsync(options.Timeouts.EventDrain).ConfigureAwait(false);
-        await live.Events.DisposeAsync().ConfigureAwait(false);
-        live.Shim.Dispose();
-        // The shim has exited: its last lines ("deleted", "stopped") are in the log now.
-        await StopShimLogAsync(live).ConfigureAwait(false);
-        // The shim deleted the container itself; only the bundle is left.
-        await shims.CleanupAsync(@namespace, id, deleteContainer: false, findStrayShims: false, CancellationToken.None)
-            .ConfigureAwait(false);
+        _ = shims.BeginTeardown(@namespace, id, () => TearDownAsync(live));
+        // Answer after the task's EXIT is out, as before: normally it already is.
+        await live.Events.WaitForInitExitAsync(options.Timeouts.EventDrain).ConfigureAwait(false);
 
         _logger.LogInformation("task deleted {Namespace} {ContainerId} {Pid} exit {ExitStatus}",
             @namespace, id, deleted.Pid, deleted.ExitStatus);
@@ -164,6 +163,24 @@ public sealed class TaskLifecycle(
             ExitStatus = deleted.ExitStatus,
             ExitedAt = deleted.ExitedAt,
         };
+    }
+
+    /// <summary>
+    /// What Delete leaves to the background once the shim deleted the task: the
+    /// shim's Shutdown and exit, the rest of its event stream, its log, and the
+    /// bundle (the shim deleted the container itself).
+    /// </summary>
+    private async Task TearDownAsync(LiveTask live)
+    {
+        await shims.StopAsync(live.Shim, force: false).ConfigureAwait(false);
+        await live.Events.DrainAsync(options.Timeouts.EventDrain).ConfigureAwait(false);
+        await live.Events.DisposeAsync().ConfigureAwait(false);
+        live.Shim.Dispose();
+        // The shim has exited: its last lines ("deleted", "stopped") are in the log now.
+        await StopShimLogAsync(live).ConfigureAwait(false);
+        crashPoints.At(CrashPoints.TeardownShimExited);
+        await shims.CleanupAsync(live.Namespace, live.Id, deleteContainer: false, findStrayShims: false, CancellationToken.None)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -187,7 +204,7 @@ public sealed class TaskLifecycle(
             shimLost: () => OnShimLostAsync(task!), ackInterval: options.Timeouts.EventAckInterval,
             observed: evt => known.Observe(evt, initPid));
         var shimLog = new ShimLogFollower(shim.Bundle.ShimLogFile, shim.Namespace, shim.Id,
-            loggerFactory.CreateLogger(ShimLogFollower.Category), logFromStart);
+            loggerFactory.CreateLogger(ShimLogFollower.Category), logFromStart, watch: shimLogWatch);
         task = new LiveTask(initPid, stdio, shim, pump, known) { ShimLog = shimLog };
         if (!registry.TryAdd(task))
             throw RpcErrors.AlreadyExists($"task \"{shim.Id}\" already exists in namespace \"{shim.Namespace}\"");

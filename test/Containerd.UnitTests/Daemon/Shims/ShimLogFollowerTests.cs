@@ -110,6 +110,62 @@ public sealed class ShimLogFollowerTests
         Assert.That(_logger.Lines, Is.Empty);
     }
 
+    [Test]
+    public async Task With_the_inotify_watch_lines_arrive_as_they_are_written_and_across_a_rotation()
+    {
+        using var watch = new ShimLogWatch(Microsoft.Extensions.Logging.Abstractions.NullLogger<ShimLogWatch>.Instance);
+        Append(_log, "level=info msg=before\n");
+        // An hour between polls: only the watch can deliver these lines in time.
+        var follower = new ShimLogFollower(_log, "ns", "web", _logger, fromStart: true, TimeSpan.FromHours(1), watch);
+        follower.Start();
+        await WaitForLinesAsync(1);
+        Append(_log, "level=info msg=one\n");
+        await WaitForLinesAsync(2);
+        Append(_log, "level=info msg=two\n");
+        File.Move(_log, ShimLogFollower.RotatedPath(_log));
+        Append(_log, "level=info msg=three\n");
+        await WaitForLinesAsync(4);
+        await follower.StopAsync();
+        Append(_log, "level=info msg=after-stop\n");
+        await Task.Delay(50);
+        Assert.That(_logger.Lines, Is.EqualTo(new[] { "level=info msg=before", "level=info msg=one", "level=info msg=two", "level=info msg=three" }));
+    }
+
+    [Test]
+    public async Task The_watch_tells_each_follower_about_its_own_file_only()
+    {
+        using var watch = new ShimLogWatch(Microsoft.Extensions.Logging.Abstractions.NullLogger<ShimLogWatch>.Instance);
+        var otherDir = Directory.CreateDirectory(Path.Combine(_dir, "other")).FullName;
+        var otherLogger = new RecordingLogger();
+        var mine = new ShimLogFollower(_log, "ns", "web", _logger, fromStart: true, TimeSpan.FromHours(1), watch);
+        var other = new ShimLogFollower(Path.Combine(otherDir, "shim.log"), "ns", "db", otherLogger, fromStart: true, TimeSpan.FromHours(1), watch);
+        mine.Start();
+        other.Start();
+        Append(Path.Combine(otherDir, "shim.log"), "level=info msg=theirs\n");
+        Append(Path.Combine(_dir, "events.seq"), "1");
+        Append(_log, "level=info msg=mine\n");
+        await WaitForLinesAsync(1);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!otherLogger.Lines.Any() && DateTime.UtcNow < deadline)
+            await Task.Delay(5);
+        Assert.That(_logger.Lines, Is.EqualTo(new[] { "level=info msg=mine" }));
+        Assert.That(otherLogger.Lines, Is.EqualTo(new[] { "level=info msg=theirs" }));
+        await mine.StopAsync();
+        await other.StopAsync();
+    }
+
+    private async Task WaitForLinesAsync(int count)
+    {
+        // The follower's reads happen on the watch thread; the logger is the only thing to look at.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_logger.Lines.Count() < count)
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"expected {count} lines, have: {string.Join(" | ", _logger.Lines)}");
+            await Task.Delay(5);
+        }
+    }
+
     private ShimLogFollower Follower(bool fromStart) =>
         new(_log, "ns", "web", _logger, fromStart, TimeSpan.FromMilliseconds(10));
 

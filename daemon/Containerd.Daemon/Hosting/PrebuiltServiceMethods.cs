@@ -1,0 +1,238 @@
+using System.Diagnostics.CodeAnalysis;
+using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using HealthApi = Grpc.Health.V1;
+using ReflectionV1 = Grpc.Reflection.V1;
+using ReflectionV1Alpha = Grpc.Reflection.V1Alpha;
+
+namespace Containerd.Daemon.Hosting;
+
+/// <summary>
+/// Lists each gRPC service's methods for Grpc.AspNetCore in place of its default
+/// provider, which finds the generated <c>BindService</c> by reflection and binds
+/// every method through a generic virtual call Native AOT cannot see ahead: the
+/// run-time type loader then built each method's generic code at start-up, more
+/// than half of the daemon's start-up CPU. The daemon's own services
+/// (Tasks, Containers, Version) are listed method by method with their types
+/// spelled out, so the compiler builds all of it ahead; the per-call service
+/// instance is called, as before. Health and reflection, whose service types are
+/// internal to their packages, are bound through their generated <c>BindService</c>
+/// to one instance made by their activator at the first call (both keep their
+/// state in singletons).
+/// </summary>
+internal static class PrebuiltServiceMethods
+{
+    /// <summary>What Grpc.AspNetCore requires of a service type (its GrpcProtocolConstants.ServiceAccessibility).</summary>
+    private const DynamicallyAccessedMemberTypes ServiceAccessibility =
+        DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
+
+    /// <summary>What the reflection service reads of a generated service class and its base.</summary>
+    private const DynamicallyAccessedMemberTypes DescriptorLookup =
+        DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
+
+    private static readonly Type[] Prebuilt =
+        [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService)];
+
+    /// <summary>Replaces the reflection-based method provider; call after AddGrpc.</summary>
+    /// <remarks>
+    /// The reflection service still finds each service's descriptor by reflection (the
+    /// <c>BindServiceMethod</c> attribute of its base, then the generated class's static
+    /// <c>Descriptor</c>); the default provider's annotations used to keep those for it.
+    /// </remarks>
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Execution.Tasks))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Execution.Tasks.TasksBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Containers.Containers))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Containers.Containers.ContainersBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version.VersionBase))]
+    public static void Register(IServiceCollection services)
+    {
+        services.RemoveAll(typeof(IServiceMethodProvider<>));
+        services.AddSingleton<IServiceMethodProvider<Tasks.TasksService>, TasksMethods>();
+        services.AddSingleton<IServiceMethodProvider<Containers.ContainersService>, ContainersMethods>();
+        services.AddSingleton<IServiceMethodProvider<Versioning.VersionService>, VersionMethods>();
+        // Health and reflection (types internal to their packages) through the open generic.
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(Provider<>));
+    }
+
+    private static void Unary<[DynamicallyAccessedMembers(ServiceAccessibility)] TService, TRequest, TResponse>(
+        ServiceMethodProviderContext<TService> context, string service, string name,
+        MessageParser<TRequest> request, MessageParser<TResponse> response, UnaryServerMethod<TService, TRequest, TResponse> invoker)
+        where TService : class where TRequest : class, IMessage<TRequest> where TResponse : class, IMessage<TResponse> =>
+        context.AddUnaryMethod(
+            new Method<TRequest, TResponse>(MethodType.Unary, service, name, MarshallerOf(request), MarshallerOf(response)),
+            NewMetadata(), invoker);
+
+    private static void ServerStreaming<[DynamicallyAccessedMembers(ServiceAccessibility)] TService, TRequest, TResponse>(
+        ServiceMethodProviderContext<TService> context, string service, string name,
+        MessageParser<TRequest> request, MessageParser<TResponse> response, ServerStreamingServerMethod<TService, TRequest, TResponse> invoker)
+        where TService : class where TRequest : class, IMessage<TRequest> where TResponse : class, IMessage<TResponse> =>
+        context.AddServerStreamingMethod(
+            new Method<TRequest, TResponse>(MethodType.ServerStreaming, service, name, MarshallerOf(request), MarshallerOf(response)),
+            NewMetadata(), invoker);
+
+    /// <summary>A list of its own for each method: Grpc.AspNetCore adds the method's endpoint metadata to it.</summary>
+    private static List<object> NewMetadata() => [];
+
+    /// <summary>As the generated code marshals: straight into and out of the transport's buffers.</summary>
+    private static Marshaller<T> MarshallerOf<T>(MessageParser<T> parser) where T : class, IMessage<T> =>
+        Marshallers.Create<T>(
+            (message, context) =>
+            {
+                context.SetPayloadLength(message.CalculateSize());
+                message.WriteTo(context.GetBufferWriter());
+                context.Complete();
+            },
+            context => parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+
+    /// <summary>containerd.v1.services.execution.Tasks, method by method.</summary>
+    private sealed class TasksMethods : IServiceMethodProvider<Tasks.TasksService>
+    {
+        private const string Service = "containerd.v1.services.execution.Tasks";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Tasks.TasksService> context)
+        {
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.CreateRequest, global::Containerd.Api.Execution.CreateResponse>(context, Service, "Create", global::Containerd.Api.Execution.CreateRequest.Parser, global::Containerd.Api.Execution.CreateResponse.Parser, (s, r, c) => s.Create(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.StartRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Start", global::Containerd.Api.Execution.StartRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Start(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.DeleteRequest, global::Containerd.Api.Execution.DeleteResponse>(context, Service, "Delete", global::Containerd.Api.Execution.DeleteRequest.Parser, global::Containerd.Api.Execution.DeleteResponse.Parser, (s, r, c) => s.Delete(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.DeleteProcessRequest, global::Containerd.Api.Execution.DeleteResponse>(context, Service, "DeleteProcess", global::Containerd.Api.Execution.DeleteProcessRequest.Parser, global::Containerd.Api.Execution.DeleteResponse.Parser, (s, r, c) => s.DeleteProcess(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.InfoRequest, global::Containerd.Api.Execution.InfoResponse>(context, Service, "Info", global::Containerd.Api.Execution.InfoRequest.Parser, global::Containerd.Api.Execution.InfoResponse.Parser, (s, r, c) => s.Info(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.ListRequest, global::Containerd.Api.Execution.ListResponse>(context, Service, "List", global::Containerd.Api.Execution.ListRequest.Parser, global::Containerd.Api.Execution.ListResponse.Parser, (s, r, c) => s.List(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.KillRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Kill", global::Containerd.Api.Execution.KillRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Kill(r, c));
+            ServerStreaming<Tasks.TasksService, global::Containerd.Api.Execution.EventsRequest, global::Containerd.Api.Types.Event>(context, Service, "Events", global::Containerd.Api.Execution.EventsRequest.Parser, global::Containerd.Api.Types.Event.Parser, (s, r, w, c) => s.Events(r, w, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.ExecRequest, global::Containerd.Api.Execution.ExecResponse>(context, Service, "Exec", global::Containerd.Api.Execution.ExecRequest.Parser, global::Containerd.Api.Execution.ExecResponse.Parser, (s, r, c) => s.Exec(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.PtyRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Pty", global::Containerd.Api.Execution.PtyRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Pty(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.CloseStdinRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "CloseStdin", global::Containerd.Api.Execution.CloseStdinRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.CloseStdin(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.PauseRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Pause", global::Containerd.Api.Execution.PauseRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Pause(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.ResumeRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Resume", global::Containerd.Api.Execution.ResumeRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Resume(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.ProcessesRequest, global::Containerd.Api.Execution.ProcessesResponse>(context, Service, "Processes", global::Containerd.Api.Execution.ProcessesRequest.Parser, global::Containerd.Api.Execution.ProcessesResponse.Parser, (s, r, c) => s.Processes(r, c));
+            Unary<Tasks.TasksService, global::Containerd.Api.Execution.CheckpointRequest, global::Containerd.Api.Execution.CheckpointResponse>(context, Service, "Checkpoint", global::Containerd.Api.Execution.CheckpointRequest.Parser, global::Containerd.Api.Execution.CheckpointResponse.Parser, (s, r, c) => s.Checkpoint(r, c));
+        }
+    }
+
+    /// <summary>containerd.v1.Containers, method by method.</summary>
+    private sealed class ContainersMethods : IServiceMethodProvider<Containers.ContainersService>
+    {
+        private const string Service = "containerd.v1.Containers";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Containers.ContainersService> context)
+        {
+            Unary<Containers.ContainersService, global::Containerd.Api.Containers.GetContainerRequest, global::Containerd.Api.Containers.GetContainerResponse>(context, Service, "Get", global::Containerd.Api.Containers.GetContainerRequest.Parser, global::Containerd.Api.Containers.GetContainerResponse.Parser, (s, r, c) => s.Get(r, c));
+            Unary<Containers.ContainersService, global::Containerd.Api.Containers.ListContainersRequest, global::Containerd.Api.Containers.ListContainersResponse>(context, Service, "List", global::Containerd.Api.Containers.ListContainersRequest.Parser, global::Containerd.Api.Containers.ListContainersResponse.Parser, (s, r, c) => s.List(r, c));
+            Unary<Containers.ContainersService, global::Containerd.Api.Containers.CreateContainerRequest, global::Containerd.Api.Containers.CreateContainerResponse>(context, Service, "Create", global::Containerd.Api.Containers.CreateContainerRequest.Parser, global::Containerd.Api.Containers.CreateContainerResponse.Parser, (s, r, c) => s.Create(r, c));
+            Unary<Containers.ContainersService, global::Containerd.Api.Containers.UpdateContainerRequest, global::Containerd.Api.Containers.UpdateContainerResponse>(context, Service, "Update", global::Containerd.Api.Containers.UpdateContainerRequest.Parser, global::Containerd.Api.Containers.UpdateContainerResponse.Parser, (s, r, c) => s.Update(r, c));
+            Unary<Containers.ContainersService, global::Containerd.Api.Containers.DeleteContainerRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Delete", global::Containerd.Api.Containers.DeleteContainerRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Delete(r, c));
+        }
+    }
+
+    /// <summary>containerd.v1.Version, method by method.</summary>
+    private sealed class VersionMethods : IServiceMethodProvider<Versioning.VersionService>
+    {
+        private const string Service = "containerd.v1.Version";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Versioning.VersionService> context)
+        {
+            Unary<Versioning.VersionService, global::Google.Protobuf.WellKnownTypes.Empty, global::Containerd.Api.Version.VersionResponse>(context, Service, "Version", global::Google.Protobuf.WellKnownTypes.Empty.Parser, global::Containerd.Api.Version.VersionResponse.Parser, (s, r, c) => s.Version(r, c));
+        }
+    }
+
+    /// <summary>
+    /// Health and reflection: their methods are learnt from the generated <c>BindService</c>
+    /// given no instance; the instance whose handlers the calls use is made by the service's
+    /// activator at the first call (reflection's needs every endpoint mapped by then).
+    /// </summary>
+    private sealed class Provider<[DynamicallyAccessedMembers(ServiceAccessibility)] TService> : IServiceMethodProvider<TService>
+        where TService : class
+    {
+        private readonly IServiceProvider _services;
+        private readonly Lock _gate = new();
+        private Dictionary<string, Delegate>? _handlers;
+
+        public Provider(IServiceProvider services) => _services = services;
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<TService> context)
+        {
+            // The open generic also closes over the daemon's services: their own providers add them.
+            if (Prebuilt.Contains(typeof(TService)))
+                return;
+            Bind(new Binder(this, context, handlers: null), instance: null);
+        }
+
+        private static void Bind(ServiceBinderBase binder, TService? instance)
+        {
+            if (typeof(HealthApi.Health.HealthBase).IsAssignableFrom(typeof(TService)))
+                HealthApi.Health.BindService(binder, instance as HealthApi.Health.HealthBase);
+            else if (typeof(ReflectionV1Alpha.ServerReflection.ServerReflectionBase).IsAssignableFrom(typeof(TService)))
+                ReflectionV1Alpha.ServerReflection.BindService(binder, instance as ReflectionV1Alpha.ServerReflection.ServerReflectionBase);
+            else if (typeof(ReflectionV1.ServerReflection.ServerReflectionBase).IsAssignableFrom(typeof(TService)))
+                ReflectionV1.ServerReflection.BindService(binder, instance as ReflectionV1.ServerReflection.ServerReflectionBase);
+            else
+                throw new InvalidOperationException($"no method binding for gRPC service {typeof(TService).Name}");
+        }
+
+        /// <summary>The handler of <paramref name="name"/>, bound to the one instance (made at the first call).</summary>
+        private T Handler<T>(string name) where T : Delegate
+        {
+            lock (_gate)
+            {
+                if (_handlers is null)
+                {
+                    var handlers = new Dictionary<string, Delegate>(StringComparer.Ordinal);
+                    var instance = _services.GetRequiredService<IGrpcServiceActivator<TService>>().Create(_services).Instance;
+                    Bind(new Binder(this, context: null, handlers), instance);
+                    _handlers = handlers;
+                }
+                return (T)_handlers[name];
+            }
+        }
+
+        /// <summary>Without handlers, adds each method (its calls find their handler later); with them, collects them.</summary>
+        private sealed class Binder(Provider<TService> owner, ServiceMethodProviderContext<TService>? context, Dictionary<string, Delegate>? handlers)
+            : ServiceBinderBase
+        {
+            public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
+            {
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddUnaryMethod(method, NewMetadata(),
+                    (_, request, call) => owner.Handler<UnaryServerMethod<TRequest, TResponse>>(method.Name)(request, call));
+            }
+
+            public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
+            {
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddServerStreamingMethod(method, NewMetadata(),
+                    (_, request, stream, call) => owner.Handler<ServerStreamingServerMethod<TRequest, TResponse>>(method.Name)(request, stream, call));
+            }
+
+            public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler)
+            {
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddClientStreamingMethod(method, NewMetadata(),
+                    (_, requests, call) => owner.Handler<ClientStreamingServerMethod<TRequest, TResponse>>(method.Name)(requests, call));
+            }
+
+            public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
+            {
+                if (Collect(method.Name, handler))
+                    return;
+                context!.AddDuplexStreamingMethod(method, NewMetadata(),
+                    (_, requests, stream, call) => owner.Handler<DuplexStreamingServerMethod<TRequest, TResponse>>(method.Name)(requests, stream, call));
+            }
+
+            private bool Collect(string name, Delegate? handler)
+            {
+                if (handlers is null)
+                    return false;
+                handlers[name] = handler ?? throw new InvalidOperationException($"no handler for {name}");
+                return true;
+            }
+        }
+    }
+}
