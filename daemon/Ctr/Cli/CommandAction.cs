@@ -62,6 +62,9 @@ public static class CommandAction
             }
             if (e is HttpRequestException http && http.HttpRequestError == HttpRequestError.ConnectionError)
                 reason = http.Message;
+            // The daemon died with the call in flight: the connection closed before the response came.
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded } or HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded })
+                reason = "the connection closed before the response came";
         }
         return reason.Length > 0;
     }
