@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Containerd.TestCommon;
 using Containerd.Tests.Support;
 
 namespace Containerd.Tests.Integration;
@@ -10,42 +11,11 @@ namespace Containerd.Tests.Integration;
 [TestFixture]
 public sealed class GoClientTests : DaemonFixture
 {
-    private const string GoPath = "/usr/share/gocode";
-    private const string InstallHint = "run scripts/install-deps.sh --test (Debian's golang-go and golang-google-grpc-dev)";
-
     private string _probe = "";
 
-    /// <summary>
-    /// CI installs Go, so a missing toolchain is a failure, not a skip: this set-up step fails
-    /// and says what is missing and how to get it, instead of the test failing on a bare
-    /// "No such file or directory" from starting a process named go.
-    /// </summary>
     [OneTimeSetUp]
-    public async Task BuildGoClientAsync()
-    {
-        var searched = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
-        var go = searched.Select(dir => Path.Combine(dir, "go")).FirstOrDefault(File.Exists);
-        if (go is null)
-            Assert.Fail($"Go toolchain not found at {string.Join(", ", searched.Select(dir => Path.Combine(dir, "go")))}: {InstallHint}");
-        var grpc = Path.Combine(GoPath, "src", "google.golang.org", "grpc");
-        if (!Directory.Exists(grpc))
-            Assert.Fail($"grpc-go not found at {grpc}: {InstallHint}");
-
-        _probe = Path.Combine(Daemon.Dir, "grpcprobe");
-        var info = new ProcessStartInfo(go!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(TestPaths.RepoRoot, "test", "go", "grpcprobe") };
-        foreach (var arg in new[] { "build", "-o", _probe, "." })
-            info.ArgumentList.Add(arg);
-        info.Environment["GO111MODULE"] = "off";
-        info.Environment["GOPATH"] = GoPath;
-        info.Environment["GOCACHE"] = Path.Combine(Daemon.Dir, "gocache");
-        info.Environment["GOFLAGS"] = "";
-        using var build = Process.Start(info)!;
-        var stdout = build.StandardOutput.ReadToEndAsync();
-        var stderr = build.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await build.WaitForExitAsync(timeout.Token);
-        Assert.That(build.ExitCode, Is.EqualTo(0), $"{go} build of test/go/grpcprobe failed: {await stdout}{await stderr}");
-    }
+    public async Task BuildGoClientAsync() =>
+        _probe = await GoProbe.BuildAsync(TestPaths.RepoRoot, "grpcprobe", Daemon.Dir);
 
     [Test]
     public async Task GoClientWithSocketPathAuthorityIsServed()

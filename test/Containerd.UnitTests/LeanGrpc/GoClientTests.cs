@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Containerd.LeanGrpc.Calls;
+using Containerd.TestCommon;
 using Containerd.LeanGrpc.Transport;
 
 namespace Containerd.UnitTests.LeanGrpc;
@@ -13,39 +14,14 @@ namespace Containerd.UnitTests.LeanGrpc;
 [TestFixture]
 public sealed class GoClientTests
 {
-    private const string GoPath = "/usr/share/gocode";
-    private const string InstallHint = "run scripts/install-deps.sh --test (Debian's golang-go and golang-google-grpc-dev)";
-
     private string _dir = "";
     private string _probe = "";
 
-    /// <summary>As the daemon's Go client test: a missing toolchain fails, with how to get it.</summary>
     [OneTimeSetUp]
     public async Task BuildGoClientAsync()
     {
-        var searched = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
-        var go = searched.Select(dir => Path.Combine(dir, "go")).FirstOrDefault(File.Exists);
-        if (go is null)
-            Assert.Fail($"Go toolchain not found at {string.Join(", ", searched.Select(dir => Path.Combine(dir, "go")))}: {InstallHint}");
-        var grpc = Path.Combine(GoPath, "src", "google.golang.org", "grpc");
-        if (!Directory.Exists(grpc))
-            Assert.Fail($"grpc-go not found at {grpc}: {InstallHint}");
-
         _dir = Directory.CreateTempSubdirectory("shimprobe-").FullName;
-        _probe = Path.Combine(_dir, "shimprobe");
-        var info = new ProcessStartInfo(go!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(RepoRoot(), "test", "go", "shimprobe") };
-        foreach (var arg in new[] { "build", "-o", _probe, "." })
-            info.ArgumentList.Add(arg);
-        info.Environment["GO111MODULE"] = "off";
-        info.Environment["GOPATH"] = GoPath;
-        info.Environment["GOCACHE"] = Path.Combine(_dir, "gocache");
-        info.Environment["GOFLAGS"] = "";
-        using var build = Process.Start(info)!;
-        var stdout = build.StandardOutput.ReadToEndAsync();
-        var stderr = build.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await build.WaitForExitAsync(timeout.Token);
-        Assert.That(build.ExitCode, Is.EqualTo(0), $"{go} build of test/go/shimprobe failed: {await stdout}{await stderr}");
+        _probe = await GoProbe.BuildAsync(RepoRoot(), "shimprobe", _dir);
     }
 
     [OneTimeTearDown]
