@@ -192,7 +192,7 @@ public sealed partial class OutputStreamTests : DaemonFixture
     {
         var result = await TransferAsync("bulk", pauseAt: null);
         TestContext.Progress.WriteLine($"100 MB through stdout in {result.Elapsed.TotalMilliseconds:F0} ms " +
-            $"({HundredMegabytes / result.Elapsed.TotalSeconds / 1e6:F0} MB/s); shim RSS idle {Mb(result.IdleRss)}, peak {Mb(result.PeakRss)}");
+            $"({HundredMegabytes / result.Elapsed.TotalSeconds / 1e6:F0} MB/s), shim CPU {result.ShimCpu.TotalMilliseconds:F0} ms; shim RSS idle {Mb(result.IdleRss)}, peak {Mb(result.PeakRss)}");
         Assert.Multiple(() =>
         {
             Assert.That(result.Bytes, Is.EqualTo(HundredMegabytes));
@@ -221,7 +221,7 @@ public sealed partial class OutputStreamTests : DaemonFixture
 
     private sealed record PauseFigures(TimeSpan Duration, int Pending, int Capacity, long WrittenBefore, long WrittenAfter, long RssBefore, long PeakRss);
 
-    private sealed record TransferResult(long Bytes, string Digest, string ContainerDigest, TimeSpan Elapsed, long IdleRss, long PeakRss, PauseFigures? Pause);
+    private sealed record TransferResult(long Bytes, string Digest, string ContainerDigest, TimeSpan Elapsed, TimeSpan ShimCpu, long IdleRss, long PeakRss, PauseFigures? Pause);
 
     /// <summary>
     /// Runs a container that sends 100 MB of random bytes to its stdout and their SHA-256 to
@@ -242,6 +242,7 @@ public sealed partial class OutputStreamTests : DaemonFixture
         var shim = Probe.ShimPid(Daemon, Client.Namespace, id);
         // Idle: the shim has created the container and started its copy threads, no data yet.
         var idleRss = Rss(shim);
+        var cpuBefore = CpuTime(shim);
         using var sampler = new RssSampler(shim);
 
         var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -287,9 +288,10 @@ public sealed partial class OutputStreamTests : DaemonFixture
         var (total, digest) = await read.WaitAsync(TimeSpan.FromSeconds(60));
         var containerDigest = (await digestText.WaitAsync(TimeSpan.FromSeconds(30))).Split(' ')[0];
         var peak = sampler.Peak;
+        var shimCpu = CpuTime(shim) - cpuBefore;
         await Client.RemoveAsync(id);
         Assert.That(exit.ExitStatus, Is.EqualTo(0u), "the pipeline in the container succeeded");
-        return new TransferResult(total, digest, containerDigest, clock.Elapsed, idleRss, peak, pause);
+        return new TransferResult(total, digest, containerDigest, clock.Elapsed, shimCpu, idleRss, peak, pause);
     }
 
     /// <summary>
@@ -298,13 +300,16 @@ public sealed partial class OutputStreamTests : DaemonFixture
     /// </summary>
     private static async Task<PauseFigures> StallAsync(uint init, FifoReader reader, RssSampler sampler, int shim)
     {
+        var head = ContainerChild(init, "head");
         var tee = ContainerChild(init, "tee");
         var last = (Pending: -1, Written: -1L);
         var steady = 0;
+        // At rest: nothing moved for a few samples and both writers sleep (a process merely
+        // starved of CPU on this shared machine would be runnable, 'R').
         await Probe.UntilAsync(() =>
         {
             var now = (reader.Pending, WrittenBytes(tee));
-            steady = now == last ? steady + 1 : 0;
+            steady = now == last && State(head) == 'S' && State(tee) == 'S' ? steady + 1 : 0;
             last = now;
             return steady >= 5;
         }, "the stalled pipeline to come to rest");
@@ -339,6 +344,22 @@ public sealed partial class OutputStreamTests : DaemonFixture
                 return pid;
         }
         throw new InvalidOperationException($"no {comm} under pid {init}");
+    }
+
+    /// <summary>User plus system time of a process (utime and stime of /proc/PID/stat, in clock ticks of 10 ms).</summary>
+    private static TimeSpan CpuTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromMilliseconds(ticks * 10);
+    }
+
+    /// <summary>The state letter of /proc/PID/stat ('R' running, 'S' sleeping, …).</summary>
+    private static char State(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
     }
 
     /// <summary>wchar of /proc/PID/io: the bytes the process has passed to write(2) so far.</summary>
