@@ -130,15 +130,16 @@ public sealed partial class OutputStreamTests : DaemonFixture
             var exit = await events.WaitForExitAsync(id, pid);
             await Client.RemoveAsync(id);
 
-            Assert.Multiple(async () =>
+            var expected = previous.Concat(AllBytes).Concat(new byte[1048576]).ToArray();
+            var actual = await File.ReadAllBytesAsync(outFile);
+            var actualErr = await File.ReadAllBytesAsync(errFile);
+            Assert.Multiple(() =>
             {
                 Assert.That(exit.ExitStatus, Is.EqualTo(0u));
                 // Compared as hashes: NUnit would otherwise print a megabyte on failure.
-                var expected = previous.Concat(AllBytes).Concat(new byte[1048576]).ToArray();
-                var actual = await File.ReadAllBytesAsync(outFile);
                 Assert.That((actual.Length, Convert.ToHexString(SHA256.HashData(actual))),
                     Is.EqualTo((expected.Length, Convert.ToHexString(SHA256.HashData(expected)))), "stdout appended to what the file held");
-                Assert.That(await File.ReadAllBytesAsync(errFile), Is.EqualTo(AllBytes), "stderr's file was created");
+                Assert.That(actualErr, Is.EqualTo(AllBytes), "stderr's file was created");
             });
         }
         finally
