@@ -277,17 +277,32 @@ public sealed partial class OutputStreamTests : DaemonFixture
             return (Total: total, Digest: Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant());
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-        await Client.Tasks.StartAsync(new StartRequest { ContainerId = id }, Client.Options());
         PauseFigures? pause = null;
-        if (pauseAt is not null)
+        Api.Types.Event exit;
+        (long Total, string Digest) received;
+        string containerDigest;
+        try
         {
-            await paused.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            pause = await StallAsync(pid, reader, sampler, shim);
-            resume.Set();
+            await Client.Tasks.StartAsync(new StartRequest { ContainerId = id }, Client.Options());
+            if (pauseAt is not null)
+            {
+                await paused.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                pause = await StallAsync(pid, reader, sampler, shim);
+                resume.Set();
+            }
+            exit = await events.WaitForExitAsync(id, pid);
+            received = await read.WaitAsync(TimeSpan.FromSeconds(60));
+            containerDigest = (await digestText.WaitAsync(TimeSpan.FromSeconds(30))).Split(' ')[0];
         }
-        var exit = await events.WaitForExitAsync(id, pid);
-        var (total, digest) = await read.WaitAsync(TimeSpan.FromSeconds(60));
-        var containerDigest = (await digestText.WaitAsync(TimeSpan.FromSeconds(30))).Split(' ')[0];
+        catch
+        {
+            // The reader must not stay parked, and a task left running would add a leak report
+            // to the real failure; a failed removal is the leak check's to report.
+            resume.Set();
+            await Client.RemoveAsync(id).ContinueWith(_ => { }, TaskScheduler.Default);
+            throw;
+        }
+        var (total, digest) = received;
         var peak = sampler.Peak;
         var shimCpu = CpuTime(shim) - cpuBefore;
         await Client.RemoveAsync(id);
@@ -309,6 +324,8 @@ public sealed partial class OutputStreamTests : DaemonFixture
         // starved of CPU on this shared machine would be runnable, 'R').
         await Probe.UntilAsync(() =>
         {
+            if (!Probe.IsAlive((uint)head) || !Probe.IsAlive((uint)tee))
+                Assert.Fail("the container's pipeline ran on to its end while the client was not reading");
             var now = (reader.Pending, WrittenBytes(tee));
             steady = now == last && State(head) == 'S' && State(tee) == 'S' ? steady + 1 : 0;
             last = now;
