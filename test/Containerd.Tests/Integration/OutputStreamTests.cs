@@ -220,6 +220,61 @@ public sealed partial class OutputStreamTests : DaemonFixture
         });
     }
 
+    [Test]
+    public async Task AContainerBlockedOnAClientThatNeverReadsIsStillKilledAndDeleted()
+    {
+        const string id = "blocked";
+        using var stdout = new Fifo("stdout");
+        var outOpen = FifoReader.OpenAsync(stdout.Path_);
+        var pid = await Client.CreateTaskAsync(id, ["cat", "/dev/zero"], stdout: stdout.Path_);
+        using var reader = await outOpen;
+        var shim = Probe.ShimPid(Daemon, Client.Namespace, id);
+        await Client.Tasks.StartAsync(new StartRequest { ContainerId = id }, Client.Options());
+        // Nobody reads: the FIFO, the shim's buffer and the pipe fill, then cat sleeps in write(2).
+        var last = -1;
+        var steady = 0;
+        await Probe.UntilAsync(() =>
+        {
+            var now = reader.Pending;
+            steady = now == last && now > 0 && State((int)pid) == 'S' ? steady + 1 : 0;
+            last = now;
+            return steady >= 5;
+        }, "cat to block on its full stdout");
+        var rssBlocked = Rss(shim);
+
+        // A blocked stream holds up neither a daemon restart nor the Kill and Delete after it.
+        await Daemon.KillAsync();
+        await Daemon.RestartAsync();
+        using var client = Daemon.Connect(Client.Namespace);
+        var o = client.Options();
+        await using var events = await client.SubscribeEventsAsync();
+        var info = (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = id }, o)).Task;
+        Assert.That((info.Status, info.Pid), Is.EqualTo((Api.Types.Status.Running, pid)));
+        var rssAfterRestart = Rss(shim);
+        await client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = 9 }, o);
+        var exit = await events.WaitForExitAsync(id, pid);
+        var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, o);
+        KilledTask.AssertDeleted(id, deleted, pid, exit);
+
+        // The client that comes back later finds what the FIFO held, then EOF: the shim let go.
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        var read = Task.Factory.StartNew(() =>
+        {
+            int n;
+            while ((n = reader.Read(buffer)) > 0)
+                total += n;
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await read.WaitAsync(TimeSpan.FromSeconds(30));
+        TestContext.Progress.WriteLine($"blocked with {last} bytes in the FIFO; shim RSS {Mb(rssBlocked)} blocked, {Mb(rssAfterRestart)} after the daemon's restart");
+        Assert.Multiple(() =>
+        {
+            Assert.That(total, Is.EqualTo(last), "what sat in the FIFO, nothing more");
+            Assert.That(rssAfterRestart, Is.LessThanOrEqualTo(rssBlocked + PauseRssBound), "the shim did not grow while blocked");
+        });
+        await client.Containers.DeleteAsync(new Api.Containers.DeleteContainerRequest { Id = id }, o);
+    }
+
     private sealed record PauseFigures(TimeSpan Duration, int Pending, int Capacity, long WrittenBefore, long WrittenAfter, long RssBefore, long PeakRss);
 
     private sealed record TransferResult(long Bytes, string Digest, string ContainerDigest, TimeSpan Elapsed, TimeSpan ShimCpu, long IdleRss, long PeakRss, PauseFigures? Pause);
@@ -303,8 +358,9 @@ public sealed partial class OutputStreamTests : DaemonFixture
             throw;
         }
         var (total, digest) = received;
-        var peak = sampler.Peak;
         var shimCpu = CpuTime(shim) - cpuBefore;
+        sampler.Dispose();
+        var peak = sampler.Peak;
         await Client.RemoveAsync(id);
         Assert.That(exit.ExitStatus, Is.EqualTo(0u), "the pipeline in the container succeeded");
         return new TransferResult(total, digest, containerDigest, clock.Elapsed, shimCpu, idleRss, peak, pause);
@@ -411,6 +467,7 @@ public sealed partial class OutputStreamTests : DaemonFixture
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
         private long _peak;
+        private int _disposed;
 
         public RssSampler(int pid)
         {
@@ -427,9 +484,9 @@ public sealed partial class OutputStreamTests : DaemonFixture
                         {
                         }
                     }
-                    catch (IOException)
+                    catch (Exception e) when (e is IOException or InvalidOperationException)
                     {
-                        return; // the shim has exited
+                        return; // the shim has exited (a zombie's status has no VmRSS)
                     }
                 }
             }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -439,8 +496,11 @@ public sealed partial class OutputStreamTests : DaemonFixture
 
         public void ResetPeak() => Interlocked.Exchange(ref _peak, 0);
 
+        /// <summary>Stops sampling; the peak stays readable. Idempotent.</summary>
         public void Dispose()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+                return;
             _stop.Cancel();
             _loop.Wait();
             _stop.Dispose();
