@@ -42,9 +42,9 @@ public sealed unsafe class ConsoleSocketTests
                     Assert.That(Libc.Fcntl(master, F_GETFD, 0) & FD_CLOEXEC, Is.Not.Zero, "FD_CLOEXEC");
                     // It is the same pipe: what goes in one end comes out of the received fd.
                     var bytes = stackalloc byte[3] { (byte)'a', (byte)'b', (byte)'c' };
-                    Assert.That(Libc.Write(write, bytes, 3), Is.EqualTo(3));
+                    Assert.That(Libc.Write(write, bytes, 3), Is.EqualTo((nint)3));
                     var buffer = stackalloc byte[8];
-                    Assert.That(Libc.Read(master, buffer, 8), Is.EqualTo(3));
+                    Assert.That(Libc.Read(master, buffer, 8), Is.EqualTo((nint)3));
                     Assert.That(buffer[2], Is.EqualTo((byte)'c'));
                 }
                 finally
