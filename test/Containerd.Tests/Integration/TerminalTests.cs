@@ -179,6 +179,31 @@ public sealed class TerminalTests : DaemonFixture
     }
 
     [Test]
+    public async Task ATerminalTheSpecDoesNotAskForFailsWithRuncsWordsAndLeavesNoSocket()
+    {
+        // The spec says terminal=false: runc refuses a console socket, and says so.
+        await Client.CreateContainerAsync("mismatch", "sleep", "300");
+        var request = DaemonClient.CreateTaskRequest("mismatch");
+        request.Terminal = true;
+        var create = Assert.ThrowsAsync<RpcException>(() => Client.Tasks.CreateAsync(request, Client.Options()).ResponseAsync);
+        Assert.That(create!.Status.Detail, Does.Contain("console socket"), create.Status.Detail);
+
+        await Client.RunAsync("mismatchexec", "sleep", "300");
+        var exec = Assert.ThrowsAsync<RpcException>(() => Client.Tasks.ExecAsync(new ExecRequest
+        {
+            ContainerId = "mismatchexec",
+            Terminal = true,
+            Spec = new Google.Protobuf.WellKnownTypes.Any { TypeUrl = OciSpecs.ProcessTypeUrl, Value = ByteString.CopyFromUtf8(OciSpecs.Process(["true"])) },
+        }, Client.Options()).ResponseAsync);
+        Assert.That(exec!.Status.Detail, Does.Contain("console socket"), exec.Status.Detail);
+        var bundle = Path.Combine(Daemon.StateDir, "tasks", Client.Namespace, "mismatchexec");
+        Assert.That(Directory.EnumerateFiles(bundle, "console*"), Is.Empty, "no console socket left in the bundle");
+
+        await Client.RemoveAsync("mismatch");
+        await Client.RemoveAsync("mismatchexec");
+    }
+
+    [Test]
     public async Task ManyTerminalExecsLeaveNoFdAndNoSocketInTheShim()
     {
         await using var events = await Client.SubscribeEventsAsync();
