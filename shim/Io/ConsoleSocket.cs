@@ -54,13 +54,13 @@ internal sealed unsafe class ConsoleSocket : IDisposable
             File.Delete(path);
             fd = Posix.Socket(Posix.AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC | Posix.SOCK_NONBLOCK, 0);
             if (fd < 0)
-                throw new IOException($"console socket: socket: {Libc.ErrorText(Libc.LastError)}");
+                throw new ConsoleSocketException($"console socket: socket: {Libc.ErrorText(Libc.LastError)}");
             if (!Posix.TryUnixAddress(path, out var address, out var length))
-                throw new IOException($"console socket path {path} is too long");
+                throw new ConsoleSocketException($"console socket path {path} is too long");
             if (Posix.Bind(fd, &address, length) != 0)
-                throw new IOException($"console socket: bind {path}: {Libc.ErrorText(Libc.LastError)}");
+                throw new ConsoleSocketException($"console socket: bind {path}: {Libc.ErrorText(Libc.LastError)}");
             if (Posix.Listen(fd, 1) != 0)
-                throw new IOException($"console socket: listen {path}: {Libc.ErrorText(Libc.LastError)}");
+                throw new ConsoleSocketException($"console socket: listen {path}: {Libc.ErrorText(Libc.LastError)}");
             return new ConsoleSocket(fd, path, privateDirectory);
         }
         catch
@@ -85,7 +85,7 @@ internal sealed unsafe class ConsoleSocket : IDisposable
             throw new IOException("the runtime did not connect to the console socket");
         var connection = Posix.Accept4(_fd, null, null, Posix.SOCK_CLOEXEC | Posix.SOCK_NONBLOCK);
         if (connection < 0)
-            throw new IOException($"console socket: accept: {Libc.ErrorText(Libc.LastError)}");
+            throw new ConsoleSocketException($"console socket: accept: {Libc.ErrorText(Libc.LastError)}");
         try
         {
             if (FdWait.Wait(connection, Libc.POLLIN, -1, -1, timeoutMs) != FdWait.Result.Ready)
@@ -118,7 +118,7 @@ internal sealed unsafe class ConsoleSocket : IDisposable
             n = Posix.RecvMsg(socket, &message, Posix.MSG_CMSG_CLOEXEC);
         while (n < 0 && Libc.LastError == Libc.EINTR);
         if (n < 0)
-            throw new IOException($"console socket: recvmsg: {Libc.ErrorText(Libc.LastError)}");
+            throw new ConsoleSocketException($"console socket: recvmsg: {Libc.ErrorText(Libc.LastError)}");
 
         var master = -1;
         var offset = 0;

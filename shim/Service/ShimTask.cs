@@ -510,6 +510,10 @@ internal sealed class ShimTask : IContainerTeardown
                 : null;
             return ProcessIo.Open(stdio, _ioLogger, console);
         }
+        catch (ConsoleSocketException e)
+        {
+            throw ShimErrors.Internal($"{context}: {e.Message}");
+        }
         catch (IOException e)
         {
             throw ShimErrors.InvalidArgument($"{context}: {e.Message}");
