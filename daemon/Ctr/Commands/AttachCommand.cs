@@ -83,7 +83,7 @@ public static class AttachCommand
         if (task.Stdin.Length > 0 && !stdio.HasInput)
             await Console.Error.WriteLineAsync($"ctr: the stdin of task {id} is closed; attaching without input");
         using var resizer = task.Terminal ? await PtyResizer.StartAsync(client, id, 0, signals.Aborted) : null;
-        using var raw = task.Terminal ? RawTerminal.EnterIfTerminal() : null;
+        using var terminal = task.Terminal ? RawTerminal.EnterIfTerminal() : RawTerminal.DisableFlowControlIfTerminal();
         stdio.StartInput(new DetachKeyScanner());
         // Like run: a signal to ctr (not a key, in raw mode) goes to the task.
         signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = signal }).ResponseAsync);

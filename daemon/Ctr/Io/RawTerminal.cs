@@ -4,10 +4,11 @@ using Containerd.Shared.Native;
 namespace Containerd.Ctr.Io;
 
 /// <summary>
-/// ctr's own terminal (its stdin) in raw mode while a container's pty is
-/// attached: every key, Ctrl-C included, reaches the container as a byte, and
-/// the container's line discipline does the echo and the editing. Disposing
-/// restores the saved settings; so does process exit, as a last resort.
+/// ctr's own terminal (its stdin) with changed settings, typically raw mode
+/// while a container's pty is attached: every key, Ctrl-C included, reaches
+/// the container as a byte, and the container's line discipline does the echo
+/// and the editing. Disposing restores the saved settings; so does process
+/// exit, as a last resort.
 /// </summary>
 internal sealed unsafe class RawTerminal : IDisposable
 {
@@ -25,7 +26,26 @@ internal sealed unsafe class RawTerminal : IDisposable
     }
 
     /// <summary>Puts stdin into raw mode if it is a terminal; null (nothing to restore) if it is not.</summary>
-    public static RawTerminal? EnterIfTerminal()
+    public static RawTerminal? EnterIfTerminal() => Change(&MakeRaw);
+
+    /// <summary>
+    /// For attaching a terminal to a process without one: the line discipline
+    /// stays (echo, editing, Ctrl-C), only output flow control goes, because
+    /// it would swallow the Ctrl-Q of the detach keys (which then arrive with the next Enter).
+    /// </summary>
+    public static RawTerminal? DisableFlowControlIfTerminal() => Change(&DisableFlowControl);
+
+    private static void MakeRaw(TerminalNative.Termios* termios)
+    {
+        TerminalNative.CfMakeRaw(termios);
+        // As containerd's console package does: keep output processing, so that
+        // ctr's own messages (and "\n"-only output) still start at column 0.
+        termios->OFlag |= TerminalNative.OPOST;
+    }
+
+    private static void DisableFlowControl(TerminalNative.Termios* termios) => termios->IFlag &= ~TerminalNative.IXON;
+
+    private static RawTerminal? Change(delegate*<TerminalNative.Termios*, void> change)
     {
         if (!TerminalNative.IsTerminal(TerminalNative.StdinFd))
             return null;
@@ -33,16 +53,13 @@ internal sealed unsafe class RawTerminal : IDisposable
         if (TerminalNative.TcGetAttr(TerminalNative.StdinFd, &saved) != 0)
             return null;
         var raw = saved;
-        TerminalNative.CfMakeRaw(&raw);
-        // As containerd's console package does: keep output processing, so that
-        // ctr's own messages (and "\n"-only output) still start at column 0.
-        raw.OFlag |= TerminalNative.OPOST;
+        change(&raw);
         var terminal = new RawTerminal(TerminalNative.StdinFd, saved);
         if (TerminalNative.TcSetAttr(TerminalNative.StdinFd, TerminalNative.TCSANOW, &raw) != 0)
         {
             var errno = Libc.LastError;
             terminal.Dispose();
-            throw new IOException($"cannot put the terminal into raw mode: {Libc.ErrorText(errno)}");
+            throw new IOException($"cannot change the terminal's settings: {Libc.ErrorText(errno)}");
         }
         return terminal;
     }

@@ -18,6 +18,9 @@ internal static unsafe partial class TerminalNative
     /// <summary>c_oflag bit that lets the terminal translate "\n" to "\r\n".</summary>
     public const uint OPOST = 0x1;
 
+    /// <summary>c_iflag bit for XON/XOFF output flow control (Ctrl-S/Ctrl-Q).</summary>
+    public const uint IXON = 0x400;
+
     /// <summary>Same number on x86_64 and arm64 (asm-generic ioctls).</summary>
     public const nuint TIOCGWINSZ = 0x5413;
 
