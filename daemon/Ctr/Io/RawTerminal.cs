@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Containerd.Ctr.Native;
 using Containerd.Shared.Native;
 
@@ -14,15 +15,26 @@ internal sealed unsafe class RawTerminal : IDisposable
 {
     private readonly int _fd;
     private readonly TerminalNative.Termios _saved;
-    private int _restored;
+    private readonly TerminalNative.Termios _changed;
+    private readonly PosixSignalRegistration _continued;
+    private readonly Lock _lock = new();
+    private bool _restored;
 
-    private RawTerminal(int fd, TerminalNative.Termios saved)
+    private RawTerminal(int fd, TerminalNative.Termios saved, TerminalNative.Termios changed)
     {
         _fd = fd;
         _saved = saved;
+        _changed = changed;
         // A path that skips Dispose (an exception escaping Main, Environment.Exit)
         // must still not leave the user's shell in raw mode.
         AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+        // After a stop and continue, .NET would put back the settings it saw at
+        // start-up (cooked); cancelling its handling and re-applying ours keeps the session raw.
+        _continued = PosixSignalRegistration.Create(PosixSignal.SIGCONT, context =>
+        {
+            context.Cancel = true;
+            Reapply();
+        });
     }
 
     /// <summary>Puts stdin into raw mode if it is a terminal; null (nothing to restore) if it is not.</summary>
@@ -54,7 +66,7 @@ internal sealed unsafe class RawTerminal : IDisposable
             return null;
         var raw = saved;
         change(&raw);
-        var terminal = new RawTerminal(TerminalNative.StdinFd, saved);
+        var terminal = new RawTerminal(TerminalNative.StdinFd, saved, raw);
         if (TerminalNative.TcSetAttr(TerminalNative.StdinFd, TerminalNative.TCSANOW, &raw) != 0)
         {
             var errno = Libc.LastError;
@@ -66,17 +78,33 @@ internal sealed unsafe class RawTerminal : IDisposable
 
     public void Dispose()
     {
+        _continued.Dispose();
         Restore();
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
     }
 
     private void OnProcessExit(object? sender, EventArgs e) => Restore();
 
+    private void Reapply()
+    {
+        lock (_lock)
+        {
+            if (_restored)
+                return;
+            var changed = _changed;
+            TerminalNative.TcSetAttr(_fd, TerminalNative.TCSANOW, &changed);
+        }
+    }
+
     private void Restore()
     {
-        if (Interlocked.Exchange(ref _restored, 1) != 0)
-            return;
-        var saved = _saved;
-        TerminalNative.TcSetAttr(_fd, TerminalNative.TCSANOW, &saved);
+        lock (_lock)
+        {
+            if (_restored)
+                return;
+            _restored = true;
+            var saved = _saved;
+            TerminalNative.TcSetAttr(_fd, TerminalNative.TCSANOW, &saved);
+        }
     }
 }
