@@ -81,6 +81,19 @@ public sealed class TaskBundle
 
     public string ExecPidFile(string execName) => File(execName + ".pid");
 
+    /// <summary>
+    /// The --console-socket of one terminal runc call (create or exec):
+    /// runc sends the pty master over it; removed once runc returned.
+    /// <paramref name="call"/> is unique per shim. When this path is too long
+    /// for a unix socket, the shim listens in a private temporary directory on
+    /// <see cref="ShortConsoleSocketName"/> instead.
+    /// </summary>
+    public string ConsoleSocketFile(long call) =>
+        File("console." + call.ToString(CultureInfo.InvariantCulture) + ".sock");
+
+    /// <summary>The console socket's name in a private temporary directory (see <see cref="ConsoleSocketFile"/>).</summary>
+    public const string ShortConsoleSocketName = "console.sock";
+
     public static bool FitsSocketPath(string path) => Encoding.UTF8.GetByteCount(path) <= MaxSocketPathBytes;
 
     /// <summary>The shim's pid, or 0 when the file is missing or holds no pid.</summary>

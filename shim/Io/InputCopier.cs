@@ -12,6 +12,9 @@ namespace Containerd.Shim.Io;
 /// (Linux does not report POLLHUP for a FIFO that never had a writer), and
 /// EOF when the client closes it. CloseStdin stops the copy after forwarding
 /// what the client already wrote, then closes the pipe so the process sees EOF.
+/// For a terminal the destination is the pty master, where closing means
+/// nothing to the process: the caller's <c>endOfInput</c> bytes (its VEOF)
+/// are written after the flush instead.
 /// </summary>
 internal sealed unsafe class InputCopier
 {
@@ -23,16 +26,25 @@ internal sealed unsafe class InputCopier
     private readonly CancelSignal _closeStdin;
     private readonly ILogger _logger;
     private readonly Thread _thread;
+    private readonly Func<int, int, byte[]>? _endOfInput;
     private int _client;
     private int _pipe;
+    // The last byte written to the destination, -1 before any: a terminal's end of input depends on it.
+    private int _lastForwarded = -1;
 
-    public InputCopier(int clientFd, int pipeWrite, CancelSignal shutdown, CancelSignal closeStdin, ILogger logger)
+    /// <param name="endOfInput">
+    /// For a terminal: (destination fd, last byte forwarded or -1) → the bytes
+    /// that end the input, written after CloseStdin's flush. Null for a pipe.
+    /// </param>
+    public InputCopier(
+        int clientFd, int pipeWrite, CancelSignal shutdown, CancelSignal closeStdin, ILogger logger, Func<int, int, byte[]>? endOfInput = null)
     {
         _client = clientFd;
         _pipe = pipeWrite;
         _shutdown = shutdown;
         _closeStdin = closeStdin;
         _logger = logger;
+        _endOfInput = endOfInput;
         _thread = new Thread(Run, 128 * 1024) { IsBackground = true, Name = "stdin" };
     }
 
@@ -47,7 +59,11 @@ internal sealed unsafe class InputCopier
         {
             Copy(buffer);
             if (_closeStdin.IsSignalled && !_shutdown.IsSignalled)
+            {
                 Flush(buffer);
+                if (_endOfInput is not null && !_shutdown.IsSignalled)
+                    WriteEndOfInput();
+            }
         }
         catch (Exception e)
         {
@@ -97,8 +113,17 @@ internal sealed unsafe class InputCopier
         }
     }
 
+    private void WriteEndOfInput()
+    {
+        var end = _endOfInput!(_pipe, _lastForwarded);
+        fixed (byte* bytes = end)
+            WriteAll(bytes, end.Length, CloseFlushMs);
+    }
+
     private bool WriteAll(byte* buffer, int count, int timeoutMs)
     {
+        if (count > 0)
+            _lastForwarded = buffer[count - 1];
         var offset = 0;
         while (offset < count)
         {

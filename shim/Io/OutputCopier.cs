@@ -12,6 +12,7 @@ namespace Containerd.Shim.Io;
 /// <see cref="Done"/> (the EXIT event waits for that), then keeps the client
 /// fd open until the client has read what sits in the FIFO — closing the last
 /// fd of a FIFO would discard it — and closes it so the client sees EOF.
+/// The source may also be a pty master (a terminal process's output).
 /// </summary>
 internal sealed unsafe class OutputCopier
 {
@@ -79,6 +80,9 @@ internal sealed unsafe class OutputCopier
                 var errno = Libc.LastError;
                 if (errno is Libc.EINTR or Libc.EAGAIN)
                     continue;
+                // A pty master reads EIO once the last slave fd closed: that is its EOF.
+                if (errno == Posix.EIO)
+                    return true;
                 _logger.LogWarning("{Stream}: read: {Error}", _name, Libc.ErrorText(errno));
                 return true;
             }

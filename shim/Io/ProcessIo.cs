@@ -1,4 +1,5 @@
 using Containerd.Shared.Native;
+using Containerd.Shared.Tasks;
 using Containerd.Shim.Native;
 using Containerd.Shim.Runc;
 using Microsoft.Extensions.Logging;
@@ -11,6 +12,8 @@ namespace Containerd.Shim.Io;
 /// shim makes a pipe: the child (runc, and through it the container process)
 /// gets one end, the shim copies between the other end and the client's path.
 /// An empty path means /dev/null. Everything the shim opens is O_CLOEXEC.
+/// A terminal process has no pipes: its io is a <see cref="PtyIo"/> (the
+/// pty runc makes), which this type fronts so a process owns one kind of io.
 /// </summary>
 internal sealed class ProcessIo : IRuncStdio, IDisposable
 {
@@ -18,8 +21,9 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     // cut off at Dispose; joining longer than this would only stall a delete.
     private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(2);
 
-    private readonly CancelSignal _shutdown = new();
+    private readonly CancelSignal? _shutdown;
     private readonly CancelSignal? _closeStdin;
+    private readonly PtyIo? _pty;
     private readonly InputCopier? _stdinCopier;
     private readonly OutputCopier? _stdoutCopier;
     private readonly OutputCopier? _stderrCopier;
@@ -30,9 +34,17 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     private int _devNull = -1;
     private bool _disposed;
 
+    private ProcessIo(PtyIo pty, ILogger logger)
+    {
+        _pty = pty;
+        _logger = logger;
+        OutputDone = pty.OutputDone;
+    }
+
     private ProcessIo(Stdio stdio, ILogger logger)
     {
         _logger = logger;
+        _shutdown = new CancelSignal();
         var opened = new List<int>();
         try
         {
@@ -66,7 +78,7 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
             foreach (var fd in opened)
                 Libc.Close(fd);
             _closeStdin?.Dispose();
-            _shutdown.Dispose();
+            _shutdown?.Dispose();
             throw;
         }
 
@@ -91,8 +103,29 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
 
     public int ChildStderr => _childStderr;
 
-    /// <exception cref="IOException">A client path cannot be opened; the message names it.</exception>
-    public static ProcessIo Open(Stdio stdio, ILogger logger) => new(stdio, logger);
+    public string? ConsoleSocket => _pty?.ConsoleSocketPath;
+
+    public bool Terminal => _pty is not null;
+
+    /// <param name="consoleSocket">For a terminal (<c>stdio.Terminal</c>): where runc is to send the pty master.</param>
+    /// <exception cref="IOException">A client path (or the console socket) cannot be opened; the message names it.</exception>
+    public static ProcessIo Open(Stdio stdio, ILogger logger, string? consoleSocket = null)
+    {
+        if (!stdio.Terminal)
+            return new ProcessIo(stdio, logger);
+        ArgumentNullException.ThrowIfNull(consoleSocket);
+        return new ProcessIo(PtyIo.Open(stdio, consoleSocket, logger), logger);
+    }
+
+    /// <summary>
+    /// After runc create/exec succeeded: a terminal's io takes the pty master
+    /// runc sent and starts copying; nothing for pipes (they copy from the start).
+    /// </summary>
+    /// <exception cref="IOException">runc sent no terminal.</exception>
+    public void AttachConsole() => _pty?.Attach();
+
+    /// <summary>Resizes the terminal; nothing for a process without one (the caller checks).</summary>
+    public void Resize(WindowSize size) => _pty?.Resize(size);
 
     public void OnSpawned()
     {
@@ -120,22 +153,33 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     }
 
     /// <summary>Closes the process's stdin (it reads EOF) after forwarding what the client already wrote.</summary>
-    public void CloseStdin() => _closeStdin?.Signal();
+    public void CloseStdin()
+    {
+        if (_pty is not null)
+            _pty.CloseStdin();
+        else
+            _closeStdin?.Signal();
+    }
 
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
+        if (_pty is not null)
+        {
+            _pty.Dispose();
+            return;
+        }
         OnSpawned();
-        _shutdown.Signal();
+        _shutdown?.Signal();
         var joined = (_stdinCopier?.Join(JoinTimeout) ?? true)
             & (_stdoutCopier?.Join(JoinTimeout) ?? true)
             & (_stderrCopier?.Join(JoinTimeout) ?? true);
         if (joined)
         {
             // Only now is no thread polling the eventfds.
-            _shutdown.Dispose();
+            _shutdown?.Dispose();
             _closeStdin?.Dispose();
         }
         else
@@ -153,7 +197,7 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
         var (read, write) = Pipe(opened);
         SetNonBlocking(read);
         childEnd = write;
-        return new OutputCopier(name, read, client, _shutdown, _logger);
+        return new OutputCopier(name, read, client, _shutdown!, _logger);
     }
 
     private static int OpenClient(string path, int flags, string what, List<int> opened) =>

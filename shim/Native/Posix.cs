@@ -141,6 +141,130 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "sigfillset")]
     public static partial int SigFillSet(void* sigset);
 
+    // Terminals: the console socket runc sends the pty master over, and the master's ioctls.
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SCM_RIGHTS = 1;
+    public const int MSG_CTRUNC = 0x8;
+    public const int MSG_CMSG_CLOEXEC = 0x40000000;
+    public const int F_DUPFD_CLOEXEC = 1030;
+    public const int EIO = 5;
+    public const int EBADF = 9;
+    public const int ENOTTY = 25;
+    public const nuint TIOCSWINSZ = 0x5414;
+
+    /// <summary>struct sockaddr_un: a 2-byte family, then sun_path[108].</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrUnix
+    {
+        public ushort Family;
+        public fixed byte Path[108];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>struct msghdr (LP64: x86-64 and aarch64 alike; the compiler pads after NameLength).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    /// <summary>struct cmsghdr; its data starts at the next 8-byte boundary (CMSG_DATA), i.e. right after it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CmsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+    }
+
+    /// <summary>struct winsize.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct WinSize
+    {
+        public ushort Rows;
+        public ushort Columns;
+        public ushort XPixels;
+        public ushort YPixels;
+    }
+
+    /// <summary>glibc's struct termios: four tcflag_t, c_line, c_cc[32], two speeds (60 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Termios
+    {
+        public uint InputFlags;
+        public uint OutputFlags;
+        public uint ControlFlags;
+        public uint LocalFlags;
+        public byte Line;
+        public fixed byte ControlChars[32];
+        public uint InputSpeed;
+        public uint OutputSpeed;
+    }
+
+    /// <summary>The index of VEOF in c_cc (Linux, every architecture).</summary>
+    public const int VEOF = 4;
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
+    public static partial int Bind(int fd, SockAddrUnix* address, uint length);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    public static partial int Connect(int fd, SockAddrUnix* address, uint length);
+
+    [LibraryImport("libc", EntryPoint = "listen", SetLastError = true)]
+    public static partial int Listen(int fd, int backlog);
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int fd, void* address, uint* length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    public static partial nint RecvMsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, WinSize* argument);
+
+    [LibraryImport("libc", EntryPoint = "tcgetattr", SetLastError = true)]
+    public static partial int TcGetAttr(int fd, Termios* termios);
+
+    /// <summary>fcntl(fd, F_DUPFD_CLOEXEC, 0): a close-on-exec duplicate.</summary>
+    public static int DupCloexec(int fd) => Containerd.Shared.Native.Libc.Fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+    /// <summary>A sockaddr_un for <paramref name="path"/>; false when it does not fit sun_path (with its NUL).</summary>
+    public static bool TryUnixAddress(string path, out SockAddrUnix address, out uint length)
+    {
+        address = default;
+        address.Family = AF_UNIX;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path);
+        length = 0;
+        if (bytes.Length == 0 || bytes.Length > 107)
+            return false;
+        fixed (byte* target = address.Path)
+            bytes.CopyTo(new Span<byte>(target, 108));
+        length = (uint)(sizeof(ushort) + bytes.Length + 1);
+        return true;
+    }
+
     /// <summary>Exit status convention: exited → its code; killed by signal n → 128+n.</summary>
     public static int DecodeWaitStatus(int status)
     {

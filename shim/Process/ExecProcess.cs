@@ -61,7 +61,18 @@ internal sealed class ExecProcess : ShimProcess
             var notBefore = Environment.TickCount64;
             await runtime.ExecAsync(specFile, pidFile, io).ConfigureAwait(false);
             var pid = PidFile.Read(pidFile);
-            return new ExecProcess(runtime, observer, logger, pid, stdio, io, watch(pid, notBefore), specJson, spec);
+            var exec = new ExecProcess(runtime, observer, logger, pid, stdio, io, watch(pid, notBefore), specJson, spec);
+            try
+            {
+                io.AttachConsole();
+            }
+            catch
+            {
+                // runc started it but its terminal never reached the shim: nobody could use it.
+                exec.Abandon();
+                throw;
+            }
+            return exec;
         }
         finally
         {

@@ -55,6 +55,8 @@ internal sealed class InitProcess : ShimProcess
         var notBefore = Environment.TickCount64;
         await runtime.CreateAsync(bundle.Directory, bundle.InitPidFile, io).ConfigureAwait(false);
         var pid = PidFile.Read(bundle.InitPidFile);
+        // A failure here is the caller's to clean up, as a failed runc create: the container is removed.
+        io.AttachConsole();
         return new InitProcess(runtime, observer, logger, pid, stdio, io, watch(pid, notBefore));
     }
 

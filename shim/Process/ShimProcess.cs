@@ -1,4 +1,5 @@
 using Containerd.Api.Shim;
+using Containerd.Shared.Tasks;
 using Containerd.Shim.Io;
 using Containerd.Shim.Reaper;
 using Containerd.Shim.Runc;
@@ -93,6 +94,24 @@ internal abstract class ShimProcess
     }
 
     public void CloseStdin() => Io?.CloseStdin();
+
+    /// <summary>
+    /// Resizes its terminal. FailedPrecondition without one; once it exited
+    /// (not yet deleted) the resize is harmless and succeeds.
+    /// </summary>
+    public void ResizePty(WindowSize size)
+    {
+        if (!Stdio.Terminal)
+            throw ShimErrors.FailedPrecondition($"process {Pid} in task \"{ContainerId}\" has no terminal");
+        try
+        {
+            Io?.Resize(size);
+        }
+        catch (IOException e)
+        {
+            throw ShimErrors.Internal($"cannot resize the terminal of {Describe()}: {e.Message}");
+        }
+    }
 
     public virtual ApiProcessState ToState(Api.Types.Status reportedStatus) => new()
     {

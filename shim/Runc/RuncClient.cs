@@ -41,13 +41,17 @@ internal sealed class RuncClient
 
     /// <summary><c>runc create</c>; returns when the init process waits for <c>runc start</c>.</summary>
     public Task CreateAsync(string id, string bundle, string pidFile, IRuncStdio stdio) =>
-        RunAsync(["create", "--bundle", bundle, "--pid-file", pidFile, id], stdio);
+        RunAsync(stdio.ConsoleSocket is { } console
+            ? ["create", "--bundle", bundle, "--pid-file", pidFile, "--console-socket", console, id]
+            : ["create", "--bundle", bundle, "--pid-file", pidFile, id], stdio);
 
     public Task StartAsync(string id) => RunAsync(["start", id]);
 
     /// <summary><c>runc exec --detach</c>; returns once the process runs (its pid is in the pid file).</summary>
     public Task ExecAsync(string id, string processFile, string pidFile, IRuncStdio stdio) =>
-        RunAsync(["exec", "--detach", "--pid-file", pidFile, "--process", processFile, id], stdio);
+        RunAsync(stdio.ConsoleSocket is { } console
+            ? ["exec", "--detach", "--pid-file", pidFile, "--console-socket", console, "--process", processFile, id]
+            : ["exec", "--detach", "--pid-file", pidFile, "--process", processFile, id], stdio);
 
     public Task KillAsync(string id, int signal, bool all) =>
         RunAsync(all
@@ -95,7 +99,10 @@ internal sealed class RuncClient
         try
         {
             var logWriteError = CreateLog(logPath);
-            if (stdio is null)
+            // With a terminal the container's stdio is the pty, not runc's: runc gets
+            // /dev/null and captured output, so its failures still carry its words.
+            var ownStdio = stdio is not null && stdio.ConsoleSocket is null;
+            if (!ownStdio)
             {
                 devNull = Open("/dev/null", Libc.O_RDWR);
                 stdout = MemFd("runc-stdout");
@@ -106,9 +113,9 @@ internal sealed class RuncClient
             Task<ProcessExit> exited;
             try
             {
-                pid = stdio is null
-                    ? _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, devNull, stdout, stderr), out exited)
-                    : _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, stdio.ChildStdin, stdio.ChildStdout, stdio.ChildStderr), out exited);
+                pid = ownStdio
+                    ? _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, stdio!.ChildStdin, stdio.ChildStdout, stdio.ChildStderr), out exited)
+                    : _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, devNull, stdout, stderr), out exited);
             }
             catch (SpawnException e)
             {

@@ -70,6 +70,13 @@ internal sealed class ShimService(ShimTask task, EventQueue events, ShimLifetime
             return Task.FromResult(EmptyReply);
         });
 
+    public override Task<Empty> ResizePty(ShimResizePtyRequest request, ServerCallContext context) =>
+        Guard("resize the terminal of", () =>
+        {
+            task.ResizePty(request.Pid, request.Width, request.Height);
+            return Task.FromResult(EmptyReply);
+        });
+
     public override Task<ShimDeleteResponse> Delete(Empty request, ServerCallContext context) =>
         Guard("delete", () => task.DeleteAsync(context.CancellationToken));
 

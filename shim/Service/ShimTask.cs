@@ -1,5 +1,6 @@
 using System.Globalization;
 using Containerd.Api.Shim;
+using Containerd.Shared.Tasks;
 using Containerd.Shim.Io;
 using Containerd.Shim.Mounts;
 using Containerd.Shim.Process;
@@ -68,6 +69,8 @@ internal sealed class ShimTask : IContainerTeardown
     // The init's exit router, which a Delete of an exited init lets finish first (exit order).
     private Task _initExitRouted = Task.CompletedTask;
     private long _execCounter;
+    // Names each terminal runc call's console socket.
+    private long _consoleCounter;
     // Read by State without the table lock: a restarted daemon asks while a
     // Create it started before dying may still be running runc create.
     private volatile bool _creating;
@@ -98,7 +101,6 @@ internal sealed class ShimTask : IContainerTeardown
         if (request.Bundle.Length > 0 && Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.Bundle)) != bundle.Directory)
             throw ShimErrors.InvalidArgument($"cannot create {Name}: bundle {request.Bundle} is not this shim's bundle {bundle.Directory}");
         var stdio = request.Stdio ?? new Stdio();
-        RejectTerminal(stdio, $"cannot create {Name}");
 
         await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -157,7 +159,6 @@ internal sealed class ShimTask : IContainerTeardown
         var spec = ExecSpec.TryParse(specJson.Memory, out var problem)
             ?? throw ShimErrors.InvalidArgument($"cannot exec in {Name}: {problem}");
         stdio ??= new Stdio();
-        RejectTerminal(stdio, $"cannot exec in {Name}");
 
         var init = RequireInit("exec in");
         await init.CheckExecAsync(cancellationToken).ConfigureAwait(false);
@@ -283,6 +284,18 @@ internal sealed class ShimTask : IContainerTeardown
             (init ?? throw ShimErrors.NotFound($"{Name} not found: it was not created")).CloseStdin();
         else
             RequireExec(pid).CloseStdin();
+    }
+
+    /// <summary>ResizePty: pid 0 (or the init's) is the init; a process without a terminal is FailedPrecondition.</summary>
+    public void ResizePty(uint pid, uint width, uint height)
+    {
+        var size = WindowSize.TryCreate(width, height, out var problem)
+            ?? throw ShimErrors.InvalidArgument($"cannot resize the terminal of {(pid == 0 ? Name : $"process {pid} in {Name}")}: {problem}");
+        var init = CurrentInit;
+        ShimProcess process = pid == 0 || (init is not null && pid == (uint)init.Pid)
+            ? init ?? throw ShimErrors.NotFound($"{Name} not found: it was not created")
+            : RequireExec(pid);
+        process.ResizePty(size);
     }
 
     public async Task<ShimDeleteResponse> DeleteAsync(CancellationToken cancellationToken)
@@ -492,17 +505,14 @@ internal sealed class ShimTask : IContainerTeardown
     {
         try
         {
-            return ProcessIo.Open(stdio, _ioLogger);
+            var console = stdio.Terminal
+                ? _options.Bundle.ConsoleSocketFile(Interlocked.Increment(ref _consoleCounter))
+                : null;
+            return ProcessIo.Open(stdio, _ioLogger, console);
         }
         catch (IOException e)
         {
             throw ShimErrors.InvalidArgument($"{context}: {e.Message}");
         }
-    }
-
-    private static void RejectTerminal(Stdio stdio, string context)
-    {
-        if (stdio.Terminal)
-            throw ShimErrors.Unimplemented($"{context}: terminal (tty) io is not supported by this shim");
     }
 }

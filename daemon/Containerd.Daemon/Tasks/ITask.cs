@@ -37,6 +37,9 @@ public interface ITask
 
     Task<Empty> CloseStdinAsync(uint pid, CancellationToken cancellationToken);
 
+    /// <summary>Pty: resizes a process's terminal (pid 0: the init); the size is already checked.</summary>
+    Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken);
+
     Task<Empty> PauseAsync(CancellationToken cancellationToken);
 
     Task<Empty> ResumeAsync(CancellationToken cancellationToken);

@@ -102,6 +102,10 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     public Task<Empty> CloseStdinAsync(uint pid, CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.CloseStdinAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken);
 
+    public Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken) =>
+        Shim.CallAsync(
+            (c, o) => c.ResizePtyAsync(new ShimResizePtyRequest { Pid = pid, Width = width, Height = height }, o), cancellationToken);
+
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), cancellationToken);
 

@@ -78,6 +78,22 @@ public sealed class StoppedTask(
             ? Task.FromResult(new Empty())
             : Task.FromException<Empty>(ProcessNotFound(pid));
 
+    /// <summary>
+    /// As the shim answers for an exited process: its terminal went with the
+    /// shim, so a resize is harmless and succeeds; an init without a terminal
+    /// is FailedPrecondition, any other unknown pid NotFound.
+    /// </summary>
+    public Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken)
+    {
+        if (pid == 0 || pid == InitPid)
+        {
+            return Stdio.Terminal
+                ? Task.FromResult(new Empty())
+                : Task.FromException<Empty>(RpcErrors.FailedPrecondition($"process {InitPid} in task \"{Id}\" has no terminal"));
+        }
+        return Tombstone.Exec(pid) is not null ? Task.FromResult(new Empty()) : Task.FromException<Empty>(ProcessNotFound(pid));
+    }
+
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) => Refused("pause");
 
     public Task<Empty> ResumeAsync(CancellationToken cancellationToken) => Refused("resume");

@@ -47,8 +47,6 @@ public sealed class TaskLifecycle(
     public async Task<uint> CreateAsync(string @namespace, ExecutionApi.CreateRequest request, CancellationToken cancellationToken)
     {
         var id = RequestNamespace.ValidId(request.ContainerId);
-        if (request.Terminal)
-            throw RpcErrors.Unimplemented("terminal (pty) support is not implemented yet");
         if (request.Checkpoint is { } checkpoint)
         {
             if (checkpoint.MediaType != CriuCheckpointMediaType)

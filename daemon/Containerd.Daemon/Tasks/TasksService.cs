@@ -2,6 +2,7 @@ using Containerd.Daemon.Containers;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Metadata;
+using Containerd.Shared.Tasks;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
@@ -104,15 +105,15 @@ public sealed class TasksService(
     public override async Task<ExecutionApi.ExecResponse> Exec(ExecutionApi.ExecRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        if (request.Terminal)
-            throw RpcErrors.Unimplemented("terminal (pty) support is not implemented yet");
         return new ExecutionApi.ExecResponse { Pid = await task.ExecAsync(request, context.CancellationToken).ConfigureAwait(false) };
     }
 
     public override async Task<Empty> Pty(ExecutionApi.PtyRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        throw RpcErrors.Unimplemented($"task \"{task.Id}\": pty resize is not implemented yet (no terminal support)");
+        if (WindowSize.TryCreate(request.Width, request.Height, out var problem) is null)
+            throw RpcErrors.InvalidArgument($"cannot resize the terminal of process {request.Pid} in task \"{task.Id}\": {problem}");
+        return await task.ResizePtyAsync(request.Pid, request.Width, request.Height, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task<Empty> CloseStdin(ExecutionApi.CloseStdinRequest request, ServerCallContext context)

@@ -89,6 +89,17 @@ public sealed class StoppedTaskTests
         ExpectStatus(() => _task.CloseStdinAsync(7, CancellationToken.None), StatusCode.NotFound, "process 7 not found in container \"web\"");
     }
 
+    [Test]
+    public async Task Pty_of_a_terminal_init_is_harmless_without_a_terminal_refused_and_of_an_unknown_pid_finds_nothing()
+    {
+        var terminal = new StoppedTask("ns", "tty", InitPid, new Stdio { Terminal = true }, new TaskTombstone(0, ExitedAt));
+        Assert.That(await terminal.ResizePtyAsync(0, 80, 24, CancellationToken.None), Is.EqualTo(new Empty()));
+        Assert.That(await terminal.ResizePtyAsync(InitPid, 80, 24, CancellationToken.None), Is.EqualTo(new Empty()));
+        ExpectStatus(() => _task.ResizePtyAsync(0, 80, 24, CancellationToken.None), StatusCode.FailedPrecondition,
+            $"process {InitPid} in task \"web\" has no terminal");
+        ExpectStatus(() => terminal.ResizePtyAsync(7, 80, 24, CancellationToken.None), StatusCode.NotFound, "process 7 not found in container \"tty\"");
+    }
+
     private static void ExpectStatus(AsyncTestDelegate call, StatusCode code, string message)
     {
         var error = Assert.ThrowsAsync<RpcException>(call);
