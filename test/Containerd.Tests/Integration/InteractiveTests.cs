@@ -93,11 +93,17 @@ public sealed class InteractiveTests : DaemonFixture
         try
         {
             await using var tmux = await Tmux.StartAsync(dir => Script(dir, $"""
-                {CtrCommand()} tasks exec -t {id} sh -c 'tty; stty size; exit 4'
+                {CtrCommand()} tasks exec -t {id} sh
                 echo EXIT=$?
                 """), 90, 20);
+            // Interactive, because Exec starts the process at once: its first
+            // resize lands just after the start, and a prompt shows it has happened.
+            await tmux.WaitForLineAsync(l => l.StartsWith(Prompt, StringComparison.Ordinal), "the exec'd shell's prompt");
+            await tmux.TypeAsync("tty");
             await tmux.WaitForLineAsync(l => l.StartsWith("/dev/pts/", StringComparison.Ordinal), "a /dev/pts/N terminal name");
+            await tmux.TypeAsync("stty size");
             await tmux.WaitForLineAsync("20 90");
+            await tmux.TypeAsync("exit 4");
             await tmux.WaitForLineAsync("EXIT=4");
             await AssertTerminalRestoredAsync(tmux);
         }
@@ -144,10 +150,13 @@ public sealed class InteractiveTests : DaemonFixture
             // The second attach (started by the script right after the first one ended) takes over.
             await tmux.TypeAsync("echo sec''ond-$((3*3))");
             await tmux.WaitForLineAsync("second-9");
-            // A lone Ctrl-P is not a detach: it reaches the shell, which ignores it.
-            await tmux.KeysAsync("C-p");
             await tmux.TypeAsync("echo th''ird-$((4*4))");
             await tmux.WaitForLineAsync("third-16");
+            // A lone Ctrl-P is no detach: it reaches the shell, whose line editor
+            // takes it for "previous command", so Enter runs that command again.
+            await tmux.KeysAsync("C-p");
+            await tmux.KeysAsync("Enter");
+            await tmux.WaitForScreenAsync(screen => screen.Count(l => l.Trim() == "third-16") == 2, "\"third-16\" twice");
             await tmux.TypeAsync("exit 5");
             await tmux.WaitForLineAsync("EXIT2=5");
             await AssertTerminalRestoredAsync(tmux);

@@ -69,20 +69,26 @@ public sealed class Tmux : IAsyncDisposable
     /// <summary>Polls the screen until a line satisfies <paramref name="condition"/>; fails with the screen if none does in time.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> condition, string what, TimeSpan? timeout = null)
     {
+        var screen = await WaitForScreenAsync(lines => lines.Any(condition), what, timeout);
+        return screen.First(condition);
+    }
+
+    /// <summary>Polls the screen until <paramref name="condition"/> holds for it; fails with the screen if it does not in time.</summary>
+    public async Task<string[]> WaitForScreenAsync(Func<string[], bool> condition, string what, TimeSpan? timeout = null)
+    {
         var deadline = DateTime.UtcNow + (timeout ?? DefaultTimeout);
-        string[] screen;
         while (true)
         {
-            screen = await CaptureAsync();
-            var match = screen.FirstOrDefault(condition);
-            if (match is not null)
-                return match;
+            var screen = await CaptureAsync();
+            if (condition(screen))
+                return screen;
             if (DateTime.UtcNow > deadline)
-                break;
+            {
+                Assert.Fail($"the terminal never showed {what}; it shows:\n{string.Join("\n", screen)}");
+                return screen;
+            }
             await Task.Delay(100);
         }
-        Assert.Fail($"the terminal never showed {what}; it shows:\n{string.Join("\n", screen)}");
-        return "";
     }
 
     /// <summary>Waits for a line that is exactly <paramref name="line"/> (after trimming).</summary>
