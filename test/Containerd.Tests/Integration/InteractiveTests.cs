@@ -169,7 +169,9 @@ public sealed class InteractiveTests : DaemonFixture
         }
         finally
         {
-            await Client.RemoveAsync(id);
+            // The happy path deleted everything through ctr; this is for a failure halfway.
+            if (await ExistsAsync(id))
+                await Client.RemoveAsync(id);
             if (fifoDirectory is not null && Directory.Exists(fifoDirectory))
                 Directory.Delete(fifoDirectory, recursive: true);
         }
@@ -208,6 +210,12 @@ public sealed class InteractiveTests : DaemonFixture
         {
             await Client.RemoveAsync(id);
         }
+    }
+
+    private async Task<bool> ExistsAsync(string id)
+    {
+        var containers = await Client.Containers.ListAsync(new Api.Containers.ListContainersRequest(), Client.Options());
+        return containers.Containers.Any(c => c.Id == id);
     }
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(string? stdin, params string[] args)
