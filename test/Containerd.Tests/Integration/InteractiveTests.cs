@@ -150,6 +150,9 @@ public sealed class InteractiveTests : DaemonFixture
             // The second attach (started by the script right after the first one ended) takes over.
             await tmux.TypeAsync("echo sec''ond-$((3*3))");
             await tmux.WaitForLineAsync("second-9");
+            await tmux.ResizeAsync(100, 30);
+            await tmux.TypeAsync("stty size");
+            await tmux.WaitForLineAsync("30 100");
             await tmux.TypeAsync("echo th''ird-$((4*4))");
             await tmux.WaitForLineAsync("third-16");
             // A lone Ctrl-P is no detach: it reaches the shell, whose line editor
