@@ -26,13 +26,16 @@ public sealed class Tmux : IAsyncDisposable
     /// <param name="script">Makes the script from <see cref="Dir"/>, where it may keep files.</param>
     public static async Task<Tmux> StartAsync(Func<string, string> script, int width, int height)
     {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        if (!path.Split(':').Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, "tmux"))))
+            Assert.Fail("tmux not found on PATH: run scripts/install-deps.sh --test (as root) to install it");
         var tmux = new Tmux();
         try
         {
-            var path = Path.Combine(tmux.Dir, "script.sh");
-            await File.WriteAllTextAsync(path, script(tmux.Dir));
+            var file = Path.Combine(tmux.Dir, "script.sh");
+            await File.WriteAllTextAsync(file, script(tmux.Dir));
             await tmux.RunAsync("-f", "/dev/null", "new-session", "-d", "-s", Session,
-                "-x", width.ToString(), "-y", height.ToString(), "sh " + path);
+                "-x", width.ToString(), "-y", height.ToString(), "sh " + Quote(file));
             return tmux;
         }
         catch
@@ -117,6 +120,8 @@ public sealed class Tmux : IAsyncDisposable
             info.ArgumentList.Add(arg);
         // The panes' programs see a plain, known terminal type.
         info.Environment["TERM"] = "xterm";
+        // Run from inside someone's tmux, the private server must not be mistaken for a nested session.
+        info.Environment.Remove("TMUX");
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
