@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Containerd.Tests.Support;
 
 /// <summary>
-/// A private tmux server (its own socket, no config) with one session running a
+/// A private tmux server (its own socket in a temporary directory, no config) with one session running a
 /// shell script in a real pty: tests type into it with send-keys and read the
 /// screen with capture-pane, as a person at a terminal would. Disposing kills
 /// the server and everything still running in it.
@@ -13,7 +13,6 @@ public sealed class Tmux : IAsyncDisposable
     private const string Session = "t";
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly string _socket = $"ctr-test-{Guid.NewGuid().ToString("N")[..10]}";
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("tmux-test-");
 
     private Tmux()
@@ -111,7 +110,8 @@ public sealed class Tmux : IAsyncDisposable
         _dir.Delete(recursive: true);
     }
 
-    private Task<string> RunAsync(params string[] args) => RunTmuxAsync(["-L", _socket, .. args]);
+    /// <summary>The server's socket lives in <see cref="Dir"/>, so removing that leaves nothing of the server behind.</summary>
+    private Task<string> RunAsync(params string[] args) => RunTmuxAsync(["-S", Path.Combine(Dir, "socket"), .. args]);
 
     private static async Task<string> RunTmuxAsync(string[] args)
     {
