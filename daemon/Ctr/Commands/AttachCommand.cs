@@ -82,8 +82,12 @@ public static class AttachCommand
         using var stdio = StdioSession.Attach(task.Stdin, task.Stdout, task.Stderr, task.Terminal);
         if (task.Stdin.Length > 0 && !stdio.HasInput)
             await Console.Error.WriteLineAsync($"ctr: the stdin of task {id} is closed; attaching without input");
-        using var resizer = task.Terminal ? await PtyResizer.StartAsync(client, id, 0, signals.Aborted) : null;
-        using var terminal = task.Terminal ? RawTerminal.EnterIfTerminal() : RawTerminal.DisableFlowControlIfTerminal();
+        using var resizer = task.Terminal ? await PtyResizer.StartOrWarnAsync(client, id, 0, signals.Aborted) : null;
+        // Without input there are no keys to pass on and no detach keys to see: the
+        // terminal stays as it is, so that Ctrl-C still works (as a signal for the task).
+        using var terminal = !stdio.HasInput ? null
+            : task.Terminal ? RawTerminal.EnterIfTerminal()
+            : RawTerminal.DisableFlowControlIfTerminal();
         stdio.StartInput(new DetachKeyScanner());
         // Like run: a signal to ctr (not a key, in raw mode) goes to the task.
         signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = signal }).ResponseAsync);

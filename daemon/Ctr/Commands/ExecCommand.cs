@@ -76,7 +76,7 @@ public static class ExecCommand
 
         // The exec runs already (Exec starts it): the first resize races its
         // first look at the terminal, as in the original ctr.
-        using var resizer = tty ? await ResizeAsync(client, id, pid, cancellationToken) : null;
+        using var resizer = tty ? await PtyResizer.StartOrWarnAsync(client, id, pid, cancellationToken) : null;
         using var raw = tty ? RawTerminal.EnterIfTerminal() : null;
         stdio.StartInput();
 
@@ -109,19 +109,5 @@ public static class ExecCommand
             return LostExitStatus;
         }
         return (int)status.Value;
-    }
-
-    /// <summary>A failed first resize must not leave a started process without ctr attached: it only costs the size.</summary>
-    private static async Task<PtyResizer?> ResizeAsync(DaemonClient client, string id, uint pid, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await PtyResizer.StartAsync(client, id, pid, cancellationToken);
-        }
-        catch (RpcException e) when (!CommandAction.IsConnectionFailure(e))
-        {
-            await Console.Error.WriteLineAsync($"ctr: setting the terminal size of process {pid} in {id}: {CommandAction.Describe(e, client.Address)}");
-            return null;
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Containerd.Api.Execution;
+using Containerd.Ctr.Cli;
 using Containerd.Ctr.Client;
 using Grpc.Core;
 
@@ -49,6 +50,24 @@ internal sealed class PtyResizer : IDisposable
             return null;
         await SendAsync(client, id, pid, size.Value, cancellationToken);
         return new PtyResizer(client, id, pid, size.Value);
+    }
+
+    /// <summary>
+    /// As <see cref="StartAsync"/>, for a process that runs already (exec,
+    /// attach): a failed resize only costs the size, so it is reported and ctr stays attached.
+    /// </summary>
+    public static async Task<PtyResizer?> StartOrWarnAsync(DaemonClient client, string id, uint pid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await StartAsync(client, id, pid, cancellationToken);
+        }
+        catch (RpcException e) when (!CommandAction.IsConnectionFailure(e) && e.StatusCode != StatusCode.Cancelled)
+        {
+            var process = pid == 0 ? $"task {id}" : $"process {pid} in {id}";
+            await Console.Error.WriteLineAsync($"ctr: setting the terminal size of {process}: {CommandAction.Describe(e, client.Address)}");
+            return null;
+        }
     }
 
     public void Dispose()
