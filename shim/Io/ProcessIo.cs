@@ -105,8 +105,6 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
 
     public string? ConsoleSocket => _pty?.ConsoleSocketPath;
 
-    public bool Terminal => _pty is not null;
-
     /// <param name="consoleSocket">For a terminal (<c>stdio.Terminal</c>): where runc is to send the pty master.</param>
     /// <exception cref="IOException">A client path (or the console socket) cannot be opened; the message names it.</exception>
     public static ProcessIo Open(Stdio stdio, ILogger logger, string? consoleSocket = null)

@@ -112,7 +112,8 @@ public sealed class TasksService(
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
         if (WindowSize.TryCreate(request.Width, request.Height, out var problem) is null)
-            throw RpcErrors.InvalidArgument($"cannot resize the terminal of process {request.Pid} in task \"{task.Id}\": {problem}");
+            throw RpcErrors.InvalidArgument(
+                $"cannot resize the terminal of {(request.Pid == 0 ? $"task \"{task.Id}\"" : $"process {request.Pid} in task \"{task.Id}\"")}: {problem}");
         return await task.ResizePtyAsync(request.Pid, request.Width, request.Height, context.CancellationToken).ConfigureAwait(false);
     }
 

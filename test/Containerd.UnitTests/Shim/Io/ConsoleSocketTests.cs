@@ -33,7 +33,7 @@ public sealed unsafe class ConsoleSocketTests
             using (var socket = ConsoleSocket.Listen(path))
             {
                 Assert.That(socket.Path, Is.EqualTo(path));
-                SendFd(path, read, "/dev/pts/7");
+                FdSender.Send(path, read, "/dev/pts/7");
                 var master = socket.ReceiveMaster(5000);
                 try
                 {
@@ -78,7 +78,7 @@ public sealed unsafe class ConsoleSocketTests
     {
         var path = Path.Combine(_dir, "console.3.sock");
         using var socket = ConsoleSocket.Listen(path);
-        SendFd(path, -1, "no fd here");
+        FdSender.Send(path, -1, "no fd here");
         var error = Assert.Throws<IOException>(() => socket.ReceiveMaster(5000));
         Assert.That(error!.Message, Does.Contain("no terminal"));
     }
@@ -96,7 +96,7 @@ public sealed unsafe class ConsoleSocketTests
             Assert.That(TaskBundle.FitsSocketPath(used), Is.True);
             Assert.That(Path.GetFileName(used), Is.EqualTo(TaskBundle.ShortConsoleSocketName));
             var (read, write) = Pipe();
-            SendFd(used, read, "/dev/pts/1");
+            FdSender.Send(used, read, "/dev/pts/1");
             Libc.Close(read);
             Libc.Close(write);
             Libc.Close(socket.ReceiveMaster(5000));
@@ -109,41 +109,5 @@ public sealed unsafe class ConsoleSocketTests
         var fds = stackalloc int[2];
         Assert.That(Libc.Pipe2(fds, Libc.O_CLOEXEC), Is.Zero);
         return (fds[0], fds[1]);
-    }
-
-    /// <summary>What runc's utils.SendFile does: the name as data, the fd as SCM_RIGHTS (none when <paramref name="fd"/> is -1).</summary>
-    private static void SendFd(string path, int fd, string name)
-    {
-        var socket = Posix.Socket(Posix.AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
-        Assert.That(socket, Is.GreaterThanOrEqualTo(0));
-        try
-        {
-            Assert.That(Posix.TryUnixAddress(path, out var address, out var length), Is.True);
-            Assert.That(Posix.Connect(socket, &address, length), Is.Zero, Libc.ErrorText(Libc.LastError));
-            var data = System.Text.Encoding.UTF8.GetBytes(name);
-            var controlLength = sizeof(Posix.CmsgHdr) + 8;
-            var control = stackalloc byte[controlLength];
-            new Span<byte>(control, controlLength).Clear();
-            fixed (byte* bytes = data)
-            {
-                var iov = new Posix.IoVec { Base = bytes, Length = (nuint)data.Length };
-                var message = new Posix.MsgHdr { Iov = &iov, IovLength = 1 };
-                if (fd >= 0)
-                {
-                    var header = (Posix.CmsgHdr*)control;
-                    header->Length = (nuint)(sizeof(Posix.CmsgHdr) + sizeof(int));
-                    header->Level = Posix.SOL_SOCKET;
-                    header->Type = Posix.SCM_RIGHTS;
-                    *(int*)(header + 1) = fd;
-                    message.Control = control;
-                    message.ControlLength = (nuint)controlLength;
-                }
-                Assert.That(Posix.SendMsg(socket, &message, 0), Is.EqualTo((nint)data.Length), Libc.ErrorText(Libc.LastError));
-            }
-        }
-        finally
-        {
-            Libc.Close(socket);
-        }
     }
 }
