@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what running containers and the tests need from Debian's packages,
 # only when missing: runc and a static busybox for the rootfs; with --test also
-# Go and grpc-go, and systemd-analyze.
+# Go and grpc-go, systemd-analyze and tmux.
 set -euo pipefail
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
@@ -15,6 +15,8 @@ if [ "${1:-}" = --test ]; then
   [ -d /usr/share/gocode/src/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
   # The unit file is checked with systemd-analyze verify (PID 1 need not be systemd).
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  # The interactive tests (ctr run -t, tasks attach) type into a real terminal: a tmux pane.
+  command -v tmux >/dev/null 2>&1 || need+=(tmux)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

@@ -19,6 +19,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "/",
     };
 
+    public static Option<bool> Tty() => new("--tty", "-t")
+    {
+        Description = "give the process a terminal (pty): ctr's terminal goes into raw mode, so keys such as Ctrl-C "
+            + "reach the process, and its window size follows ctr's; stderr is merged into stdout",
+    };
+
     public static Argument<string> Id(string description = "container id") => new("id") { Description = description };
 
     public static Argument<string[]> CommandLine() => new(TrailingArguments.CommandLineArgument)

@@ -20,26 +20,33 @@ public static class ExecCommand
         var env = CommonOptions.Env();
         var id = CommonOptions.Id();
         var commandLine = CommonOptions.CommandLine();
-        var command = new Command("exec", "run a process in a running task") { cwd, env, id, commandLine };
+        var tty = CommonOptions.Tty();
+        var command = new Command("exec", "run a process in a running task") { tty, cwd, env, id, commandLine };
         CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => ExecAsync(
             client,
             parseResult.GetRequiredValue(id),
             parseResult.GetRequiredValue(commandLine),
             parseResult.GetValue(env) ?? [],
             parseResult.GetValue(cwd) ?? "/",
+            parseResult.GetValue(tty),
             cancellationToken));
         return command;
     }
 
     private static async Task<int> ExecAsync(
-        DaemonClient client, string id, string[] args, string[] env, string cwd, CancellationToken cancellationToken)
+        DaemonClient client, string id, string[] args, string[] env, string cwd, bool tty, CancellationToken cancellationToken)
     {
         CommonOptions.CheckEnvironment(env);
-        var spec = SpecAny.Pack(SpecAny.ProcessSpecType, ProcessSpec.Create(args, env, cwd));
+        var process = ProcessSpec.Create(args, env, cwd);
+        process["terminal"] = tty;
+        var spec = SpecAny.Pack(SpecAny.ProcessSpecType, process);
 
         using var signals = new SignalForwarder(cancellationToken);
         await using var events = await EventSubscription.OpenAsync(client, signals.Aborted);
-        using var stdio = StdioSession.Open(id, StdinSource.ShouldForward());
+        // A terminal always takes ctr's stdin (raw from a terminal, else until EOF, which becomes the pty's EOF).
+        using var stdio = StdioSession.Open(id, tty || StdinSource.ShouldForward(), tty);
+        if (!tty)
+            stdio.StartInput();
         uint pid;
         try
         {
@@ -50,6 +57,7 @@ public static class ExecCommand
                 Stdin = stdio.Stdin,
                 Stdout = stdio.Stdout,
                 Stderr = stdio.Stderr,
+                Terminal = tty,
             }, cancellationToken: signals.Aborted);
             pid = started.Pid;
         }
@@ -65,6 +73,12 @@ public static class ExecCommand
                 $"containerd went away during the exec call in {id}: the process may have been started and may have run", LostExitStatus);
         }
         signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = id, Signal = signal, Pid = pid }).ResponseAsync);
+
+        // The exec runs already (Exec starts it): the first resize races its
+        // first look at the terminal, as in the original ctr.
+        using var resizer = tty ? await PtyResizer.StartOrWarnAsync(client, id, pid, cancellationToken) : null;
+        using var raw = tty ? RawTerminal.EnterIfTerminal() : null;
+        stdio.StartInput();
 
         uint? status;
         try
@@ -88,6 +102,7 @@ public static class ExecCommand
                 $"containerd went away while waiting for process {pid} in {id}: the process may have run to its end, but its exit status is unknown",
                 LostExitStatus);
         }
+        raw?.Dispose();
         if (status is null)
         {
             await Console.Error.WriteLineAsync($"ctr: the exit status of process {pid} in {id} was lost");

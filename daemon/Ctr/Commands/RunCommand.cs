@@ -15,12 +15,16 @@ namespace Containerd.Ctr.Commands;
 public static class RunCommand
 {
     private sealed record Settings(
-        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach);
+        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty);
 
     public static Command Create(GlobalOptions globals)
     {
         var remove = new Option<bool>("--rm") { Description = "delete the task and the container once the task exited" };
-        var detach = new Option<bool>("--detach", "-d") { Description = "start the task and return at once (no stdio)" };
+        var detach = new Option<bool>("--detach", "-d")
+        {
+            Description = "start the task and return at once (no stdio; with -t the terminal is kept for `ctr tasks attach`)",
+        };
+        var tty = CommonOptions.Tty();
         var env = CommonOptions.Env();
         var cwd = CommonOptions.Cwd("working directory of the process inside the container");
         var runtime = new Option<string>("--runtime")
@@ -32,7 +36,7 @@ public static class RunCommand
         var id = CommonOptions.Id();
         var commandLine = CommonOptions.CommandLine();
 
-        var command = new Command("run", "run a command in a new container") { remove, detach, env, cwd, runtime, rootfs, id, commandLine };
+        var command = new Command("run", "run a command in a new container") { remove, detach, tty, env, cwd, runtime, rootfs, id, commandLine };
         CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => RunAsync(client, new Settings(
             parseResult.GetRequiredValue(id),
             parseResult.GetRequiredValue(commandLine),
@@ -41,7 +45,8 @@ public static class RunCommand
             parseResult.GetValue(runtime) ?? "linux",
             parseResult.GetRequiredValue(rootfs),
             parseResult.GetValue(remove),
-            parseResult.GetValue(detach)), cancellationToken));
+            parseResult.GetValue(detach),
+            parseResult.GetValue(tty)), cancellationToken));
         return command;
     }
 
@@ -55,6 +60,8 @@ public static class RunCommand
             throw new CtrException($"rootfs {rootfs} is not a directory");
 
         var spec = RuntimeSpec.Create(settings.Id, settings.Args, settings.Env, settings.Cwd);
+        if (settings.Tty)
+            spec["process"]!["terminal"] = true;
         var container = new Container
         {
             Id = settings.Id,
@@ -74,7 +81,7 @@ public static class RunCommand
             {
                 await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
                 containerCreated = true;
-                await client.Tasks.CreateAsync(new CreateRequest { ContainerId = settings.Id, Rootfs = { mount } }, cancellationToken: aborted);
+                await CreateDetachedTaskAsync(client, settings, mount, aborted);
                 taskCreated = true;
                 await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
                 finished = true;
@@ -85,7 +92,8 @@ public static class RunCommand
             await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
             containerCreated = true;
 
-            using var stdio = StdioSession.Open(settings.Id, StdinSource.ShouldForward());
+            // A terminal always takes ctr's stdin (raw from a terminal, else until EOF, which becomes the pty's EOF).
+            using var stdio = StdioSession.Open(settings.Id, settings.Tty || StdinSource.ShouldForward(), settings.Tty);
             var created = await client.Tasks.CreateAsync(new CreateRequest
             {
                 ContainerId = settings.Id,
@@ -93,8 +101,14 @@ public static class RunCommand
                 Stdin = stdio.Stdin,
                 Stdout = stdio.Stdout,
                 Stderr = stdio.Stderr,
+                Terminal = settings.Tty,
             }, cancellationToken: aborted);
             taskCreated = true;
+
+            // Sized before it starts, so the process's first look at its terminal is right.
+            using var resizer = settings.Tty ? await PtyResizer.StartAsync(client, settings.Id, 0, aborted) : null;
+            using var raw = settings.Tty ? RawTerminal.EnterIfTerminal() : null;
+            stdio.StartInput();
 
             await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
             signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = settings.Id, Signal = signal }).ResponseAsync);
@@ -103,7 +117,7 @@ public static class RunCommand
             var status = exit.Status;
             if (settings.Remove)
             {
-                var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = settings.Id }, cancellationToken: cancellationToken);
+                var deleted = await TaskDeletion.DeleteAsync(client, settings.Id, cancellationToken);
                 status ??= deleted.ExitStatus;
                 await client.Containers.DeleteAsync(new DeleteContainerRequest { Id = settings.Id }, cancellationToken: cancellationToken);
             }
@@ -126,6 +140,44 @@ public static class RunCommand
         }
     }
 
+    /// <summary>
+    /// <c>run -d</c>: no stdio, or with <c>-t</c> a terminal whose FIFOs live in a
+    /// directory that outlives ctr (for <c>ctr tasks attach</c>); <c>ctr tasks delete</c> removes it.
+    /// </summary>
+    private static async Task CreateDetachedTaskAsync(DaemonClient client, Settings settings, Mount mount, CancellationToken cancellationToken)
+    {
+        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount } };
+        if (!settings.Tty)
+        {
+            await client.Tasks.CreateAsync(request, cancellationToken: cancellationToken);
+            return;
+        }
+
+        var directory = FifoDirectory.Create(settings.Id);
+        var created = false;
+        try
+        {
+            request.Terminal = true;
+            request.Stdin = Path.Combine(directory, "stdin");
+            request.Stdout = Path.Combine(directory, "stdout");
+            FifoDirectory.MakeFifo(request.Stdin);
+            FifoDirectory.MakeFifo(request.Stdout);
+            await client.Tasks.CreateAsync(request, cancellationToken: cancellationToken);
+            created = true;
+            if (WindowSize.Current() is { } size)
+            {
+                await client.Tasks.PtyAsync(
+                    new PtyRequest { ContainerId = settings.Id, Width = size.Width, Height = size.Height }, cancellationToken: cancellationToken);
+            }
+        }
+        finally
+        {
+            // Once the task exists its delete owns the directory; before, nothing else would remove it.
+            if (!created)
+                FifoDirectory.Remove(directory);
+        }
+    }
+
     /// <summary>Undoes what a failed <c>run --rm</c> created; best effort, the original error is what the user sees.</summary>
     private static async Task CleanUpAsync(DaemonClient client, string id, bool taskCreated)
     {
@@ -141,7 +193,7 @@ public static class RunCommand
                 {
                     try
                     {
-                        await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = id }, cancellationToken: timeout.Token);
+                        await TaskDeletion.DeleteAsync(client, id, timeout.Token);
                         break;
                     }
                     catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)

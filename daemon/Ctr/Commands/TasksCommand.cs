@@ -27,6 +27,7 @@ public static class TasksCommand
         command.Add(Processes(globals));
         command.Add(Delete(globals));
         command.Add(ExecCommand.Create(globals));
+        command.Add(AttachCommand.Create(globals));
         return command;
     }
 
@@ -142,7 +143,7 @@ public static class TasksCommand
         CommandAction.Set(command, globals, async (parseResult, client, cancellationToken) =>
         {
             var containerId = parseResult.GetRequiredValue(id);
-            var response = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = containerId }, cancellationToken: cancellationToken);
+            var response = await TaskDeletion.DeleteAsync(client, containerId, cancellationToken);
             var exitedAt = response.ExitedAt is null ? "" : $" at {response.ExitedAt.ToDateTime().ToString("o", CultureInfo.InvariantCulture)}";
             Console.WriteLine($"{containerId} exited with status {response.ExitStatus}{exitedAt}");
             return 0;

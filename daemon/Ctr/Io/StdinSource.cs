@@ -4,8 +4,8 @@ namespace Containerd.Ctr.Io;
 public static class StdinSource
 {
     /// <summary>
-    /// Only a pipe or a file is forwarded: a terminal would need a pty
-    /// (not supported), and /dev/null or a closed stdin has nothing to give,
+    /// Without -t only a pipe or a file is forwarded: a terminal's keys need
+    /// a pty on the other end (-t), and /dev/null or a closed stdin has nothing to give,
     /// so the process gets no stdin at all and never waits for input.
     /// </summary>
     public static bool ShouldForward()
