@@ -96,6 +96,17 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initialValue, int flags);
 
+    // Watching a cgroup v2 memory.events file (inotify(7)).
+    public const int IN_CLOEXEC = 0x80000;
+    public const int IN_NONBLOCK = 0x800;
+    public const uint IN_MODIFY = 0x2;
+
+    [LibraryImport("libc", EntryPoint = "inotify_init1", SetLastError = true)]
+    public static partial int InotifyInit1(int flags);
+
+    [LibraryImport("libc", EntryPoint = "inotify_add_watch", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int InotifyAddWatch(int fd, string path, uint mask);
+
     [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MemFdCreate(string name, uint flags);
 

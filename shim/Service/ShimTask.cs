@@ -3,6 +3,7 @@ using Containerd.Api.Shim;
 using Containerd.Shared.Tasks;
 using Containerd.Shim.Io;
 using Containerd.Shim.Mounts;
+using Containerd.Shim.Oom;
 using Containerd.Shim.Process;
 using Containerd.Shim.Reaper;
 using Containerd.Shim.Runc;
@@ -58,11 +59,14 @@ internal sealed class ShimTask : IContainerTeardown
     private readonly ILogger _logger;
     private readonly ILogger _processLogger;
     private readonly ILogger _ioLogger;
+    private readonly ILogger _oomLogger;
     private readonly SemaphoreSlim _table = new(1, 1);
     private readonly object _gate = new();
     private readonly Dictionary<int, ExecProcess> _execs = new();
     private readonly RootfsMounts _mounts;
     private InitProcess? _init;
+    // Set once the init is created (its cgroup exists then), disposed when the container is removed; under _gate.
+    private OomWatcher? _oom;
     // Under _gate: set once the init's exit is being routed or the container is
     // being removed; an exec whose runc exec returns after that is abandoned.
     private bool _noMoreExecs;
@@ -86,6 +90,7 @@ internal sealed class ShimTask : IContainerTeardown
         _logger = loggers.CreateLogger<ShimTask>();
         _processLogger = loggers.CreateLogger<ShimProcess>();
         _ioLogger = loggers.CreateLogger("Containerd.Shim.Io");
+        _oomLogger = loggers.CreateLogger<OomWatcher>();
         _mounts = new RootfsMounts(loggers.CreateLogger<RootfsMounts>());
     }
 
@@ -121,9 +126,12 @@ internal sealed class ShimTask : IContainerTeardown
                     .ConfigureAwait(false);
                 // Published before the init is visible: a Start cannot overtake its CREATE.
                 _events.Created(init);
+                // Watched before the init can run (it waits in runc's exec fifo until Start), so no OOM is missed.
+                var oom = OomWatcher.TryStart(init.Pid, () => _events.OutOfMemory(init.Pid), _oomLogger);
                 lock (_gate)
                 {
                     _init = init;
+                    _oom = oom;
                     _initExitRouted = RouteInitExitAsync(init);
                 }
                 return init.Pid;
@@ -407,13 +415,18 @@ internal sealed class ShimTask : IContainerTeardown
         _mounts.Forget();
 
         List<ExecProcess> execs;
+        OomWatcher? oom;
         lock (_gate)
         {
+            oom = _oom;
+            _oom = null;
             _noMoreExecs = true;
             execs = [.. _execs.Values];
             _execs.Clear();
             _execs.TrimExcess();
         }
+        // The cgroup is gone with the container (its removal woke the watcher, which stopped quietly).
+        oom?.Dispose();
         foreach (var exec in execs)
         {
             if (!await exec.FinishWithTaskAsync().ConfigureAwait(false))
@@ -431,6 +444,8 @@ internal sealed class ShimTask : IContainerTeardown
         try
         {
             var exit = await init.ReapedWithOutputAsync().ConfigureAwait(false);
+            // An OOM kill is reported before its victim dies: publish it before the EXITs it caused.
+            FlushOom();
             List<ExecProcess> execs;
             lock (_gate)
             {
@@ -450,12 +465,23 @@ internal sealed class ShimTask : IContainerTeardown
     {
         try
         {
-            process.RecordExit(await process.ReapedWithOutputAsync().ConfigureAwait(false));
+            var exit = await process.ReapedWithOutputAsync().ConfigureAwait(false);
+            FlushOom();
+            process.RecordExit(exit);
         }
         catch (Exception e)
         {
             _logger.LogError("handling the exit of {Pid} failed: {Error}", process.Pid, e.Message);
         }
+    }
+
+    /// <summary>Publishes a pending OOM first: a process the kernel killed for memory has its OOM before its EXIT.</summary>
+    private void FlushOom()
+    {
+        OomWatcher? oom;
+        lock (_gate)
+            oom = _oom;
+        oom?.Flush();
     }
 
     private async Task WaitForExitRoutingAsync(Task routed, CancellationToken cancellationToken)

@@ -32,6 +32,9 @@ internal sealed class TaskEvents(EventQueue events, ShimOptions options, ILogger
         logger.LogInformation("started task with init {InitPid}", init.Pid);
     }
 
+    /// <summary>The container's memory cgroup hit its limit; containerd names the container's init as the pid.</summary>
+    public void OutOfMemory(int initPid) => events.Publish(options.Id, EventType.Oom, (uint)initPid);
+
     public void Paused(InitProcess init) => events.Publish(options.Id, EventType.Paused, (uint)init.Pid);
 
     public void Exited(ShimProcess process, ProcessExit exit)
