@@ -52,6 +52,9 @@ internal sealed unsafe class OomWatcher : IDisposable
 
     public MemoryCgroup Cgroup => _cgroup;
 
+    /// <summary>Whether the thread still waits for reports (it ends when the cgroup is removed, or at Dispose).</summary>
+    public bool IsWatching => _thread?.IsAlive == true;
+
     /// <summary>
     /// Watches the memory cgroup of <paramref name="pid"/>; null (after one
     /// warning) when it cannot: the task then works as before, without OOM events.
