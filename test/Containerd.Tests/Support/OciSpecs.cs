@@ -28,11 +28,17 @@ public static class OciSpecs
         return spec.ToJsonString();
     }
 
-    /// <summary>As <see cref="Container(string, string[])"/>, limited to <paramref name="memoryLimit"/> bytes (linux.resources.memory.limit).</summary>
-    public static string Container(string hostname, string[] args, long memoryLimit)
+    /// <summary>
+    /// As <see cref="Container(string, string[])"/>, limited to <paramref name="memoryLimit"/> bytes (linux.resources.memory.limit),
+    /// and to <paramref name="memorySwap"/> bytes of memory plus swap when given (linux.resources.memory.swap).
+    /// </summary>
+    public static string Container(string hostname, string[] args, long memoryLimit, long? memorySwap = null)
     {
         var spec = RuntimeSpec.Create(hostname, args, [], "/");
-        spec["linux"]!["resources"]!["memory"] = new System.Text.Json.Nodes.JsonObject { ["limit"] = memoryLimit };
+        var memory = new System.Text.Json.Nodes.JsonObject { ["limit"] = memoryLimit };
+        if (memorySwap is { } swap)
+            memory["swap"] = swap;
+        spec["linux"]!["resources"]!["memory"] = memory;
         return spec.ToJsonString();
     }
 }
