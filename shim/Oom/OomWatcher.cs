@@ -81,7 +81,7 @@ internal sealed unsafe class OomWatcher : IDisposable
             else
                 watcher.RegisterV1();
             watcher._oomKills = watcher.ReadOomKills() ?? 0;
-            watcher._thread = new Thread(watcher.Run, 64 * 1024) { IsBackground = true, Name = "oom" };
+            watcher._thread = new Thread(watcher.Run, 128 * 1024) { IsBackground = true, Name = "oom" };
             watcher._thread.Start();
         }
         catch (IOException e)
