@@ -98,6 +98,39 @@ public sealed class OomWatcherTests
         Assert.That(WatcherFds(), Is.EqualTo(before));
     }
 
+    [Test]
+    public void Under_cgroup_v2_only_an_increase_of_oom_kill_is_published_and_the_files_removal_ends_the_watch()
+    {
+        // inotify sees a regular file's writes as it sees the kernel's touches of memory.events.
+        var dir = Directory.CreateTempSubdirectory("ctd-oom-v2-").FullName;
+        var events = Path.Combine(dir, "memory.events");
+        File.WriteAllText(events, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+        var published = 0;
+        var watcher = OomWatcher.TryStart(new MemoryCgroup(dir, unified: true), () => Interlocked.Increment(ref published), NullLogger.Instance)!;
+        try
+        {
+            Assert.That(watcher, Is.Not.Null);
+            File.WriteAllText(events, "low 0\nhigh 0\nmax 3\noom 0\noom_kill 0\n");
+            watcher.Flush();
+            Assert.That(Volatile.Read(ref published), Is.Zero, "max moved, no kill");
+            File.WriteAllText(events, "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+            watcher.Flush();
+            Assert.That(Volatile.Read(ref published), Is.EqualTo(1));
+
+            File.Delete(events);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (watcher.IsWatching && DateTime.UtcNow < deadline)
+                Thread.Sleep(20);
+            Assert.That(watcher.IsWatching, Is.False, "the file's removal did not end the watch");
+            Assert.That(Volatile.Read(ref published), Is.EqualTo(1));
+        }
+        finally
+        {
+            watcher.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>This process's fds that are eventfds, inotify instances or files of the test's cgroup.</summary>
     private List<string> WatcherFds() =>
         Directory.EnumerateFiles("/proc/self/fd")
