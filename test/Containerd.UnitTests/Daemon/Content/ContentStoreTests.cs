@@ -9,13 +9,12 @@ namespace Containerd.UnitTests.Daemon.Content;
 /// writer of the same blob), and no digest ever reaches outside the blob directory.
 /// </summary>
 /// <remarks>
-/// A crash mid-write is covered by <see cref="A_leftover_ingest_file_is_never_listed_and_start_up_removes_it"/>
-/// rather than by a kill -9'd child process: a blob path is only ever created by
-/// the rename of a complete, fsynced, verified temporary file (ContentStore opens
-/// blob paths for reading and never for writing), so a process killed at any
-/// instruction before that rename leaves exactly an ingest file and no blob, and
-/// one killed after it leaves the whole blob. The test sets up that first state
-/// on disk (a partial ingest file, no blob) and checks what the next daemon sees.
+/// What a crash leaves is set up on disk by
+/// <see cref="A_leftover_ingest_file_is_never_listed_and_start_up_removes_it"/>; the real
+/// thing (a writer process killed with SIGKILL mid-write) is Containerd.Tests'
+/// ContentCrashTests. Both hold because a blob path is only ever created by the rename of
+/// a complete, fsynced, verified temporary file: a process killed before that rename
+/// leaves an ingest file and no blob, one killed after it the whole blob.
 /// </remarks>
 public sealed class ContentStoreTests
 {
