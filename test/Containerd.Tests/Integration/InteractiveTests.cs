@@ -40,6 +40,22 @@ public sealed class InteractiveTests : DaemonFixture
         Assert.That(after, Is.EqualTo(before).And.Not.Empty, "ctr left the terminal settings (stty -g) as it found them");
     }
 
+    /// <summary>
+    /// Asks <c>stty size</c> until the pty shows <paramref name="size"/>: a
+    /// window change reaches the pty asynchronously (SIGWINCH to ctr, then a
+    /// Pty call), so a command typed right after it may still see the old size.
+    /// </summary>
+    private static async Task AssertPtySizeAsync(Tmux tmux, string size)
+    {
+        for (var attempt = 1; attempt <= 10; attempt++)
+        {
+            await tmux.TypeAsync("stty size");
+            if (await tmux.ShowsLineWithinAsync(size, TimeSpan.FromSeconds(3)))
+                return;
+        }
+        await tmux.WaitForLineAsync(size, TimeSpan.Zero);
+    }
+
     private static void AssertNoFifoDirectories(string id)
     {
         foreach (var parent in new[] { "/run/containerd-cs/ctr", Path.Combine(Path.GetTempPath(), "ctr") })
@@ -63,11 +79,9 @@ public sealed class InteractiveTests : DaemonFixture
         await tmux.TypeAsync("echo hel''lo-$((6*7))");
         await tmux.WaitForLineAsync("hello-42");
 
-        await tmux.TypeAsync("stty size");
-        await tmux.WaitForLineAsync("24 80");
+        await AssertPtySizeAsync(tmux, "24 80");
         await tmux.ResizeAsync(100, 30);
-        await tmux.TypeAsync("stty size");
-        await tmux.WaitForLineAsync("30 100");
+        await AssertPtySizeAsync(tmux, "30 100");
 
         // In raw mode Ctrl-C is a byte for the container's pty (which interrupts its line), not a signal that ends ctr.
         await tmux.TypeAsync("echo st''arted; sleep 1000");
@@ -101,8 +115,7 @@ public sealed class InteractiveTests : DaemonFixture
             await tmux.WaitForLineAsync(l => l.StartsWith(Prompt, StringComparison.Ordinal), "the exec'd shell's prompt");
             await tmux.TypeAsync("tty");
             await tmux.WaitForLineAsync(l => l.StartsWith("/dev/pts/", StringComparison.Ordinal), "a /dev/pts/N terminal name");
-            await tmux.TypeAsync("stty size");
-            await tmux.WaitForLineAsync("20 90");
+            await AssertPtySizeAsync(tmux, "20 90");
             await tmux.TypeAsync("exit 4");
             await tmux.WaitForLineAsync("EXIT=4");
             await AssertTerminalRestoredAsync(tmux);
@@ -138,8 +151,7 @@ public sealed class InteractiveTests : DaemonFixture
 
             await tmux.TypeAsync("echo at''tach-$((2*3))");
             await tmux.WaitForLineAsync("attach-6");
-            await tmux.TypeAsync("stty size");
-            await tmux.WaitForLineAsync("24 80");
+            await AssertPtySizeAsync(tmux, "24 80");
 
             await tmux.KeysAsync("C-p", "C-q");
             await tmux.WaitForLineAsync($"detached from task {id}");
@@ -151,8 +163,7 @@ public sealed class InteractiveTests : DaemonFixture
             await tmux.TypeAsync("echo sec''ond-$((3*3))");
             await tmux.WaitForLineAsync("second-9");
             await tmux.ResizeAsync(100, 30);
-            await tmux.TypeAsync("stty size");
-            await tmux.WaitForLineAsync("30 100");
+            await AssertPtySizeAsync(tmux, "30 100");
             await tmux.TypeAsync("echo th''ird-$((4*4))");
             await tmux.WaitForLineAsync("third-16");
             // A lone Ctrl-P is no detach: it reaches the shell, whose line editor

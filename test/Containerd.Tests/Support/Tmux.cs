@@ -93,6 +93,20 @@ public sealed class Tmux : IAsyncDisposable
         }
     }
 
+    /// <summary>Polls like <see cref="WaitForLineAsync(string, TimeSpan?)"/>, but answers false instead of failing.</summary>
+    public async Task<bool> ShowsLineWithinAsync(string line, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if ((await CaptureAsync()).Any(l => l.Trim() == line))
+                return true;
+            if (DateTime.UtcNow > deadline)
+                return false;
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Waits for a line that is exactly <paramref name="line"/> (after trimming).</summary>
     public Task<string> WaitForLineAsync(string line, TimeSpan? timeout = null) =>
         WaitForLineAsync(l => l.Trim() == line, $"the line \"{line}\"", timeout);
