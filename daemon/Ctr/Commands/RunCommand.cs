@@ -15,7 +15,17 @@ namespace Containerd.Ctr.Commands;
 public static class RunCommand
 {
     private sealed record Settings(
-        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty);
+        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty, string? Checkpoint);
+
+    /// <summary>
+    /// The descriptor a restore sends. Size 0 means "unknown" to the daemon,
+    /// which then checks only that the digest names a CRIU tar in its store:
+    /// ctr knows only the digest the checkpoint printed.
+    /// </summary>
+    private static ContentDescriptor? CheckpointOf(Settings settings) =>
+        settings.Checkpoint is { Length: > 0 } digest
+            ? new ContentDescriptor { MediaType = TasksCommand.CriuCheckpointMediaType, Digest = digest, Size = 0 }
+            : null;
 
     public static Command Create(GlobalOptions globals)
     {
@@ -33,10 +43,17 @@ public static class RunCommand
             DefaultValueFactory = _ => "linux",
         };
         var rootfs = new Option<string>("--rootfs") { Description = "directory to use as the container's root filesystem", Required = true };
+        var checkpoint = new Option<string>("--checkpoint")
+        {
+            Description = "restore the task from this checkpoint (a digest `ctr tasks checkpoint` printed) instead of starting the command afresh",
+        };
         var id = CommonOptions.Id();
         var commandLine = CommonOptions.CommandLine();
 
-        var command = new Command("run", "run a command in a new container") { remove, detach, tty, env, cwd, runtime, rootfs, id, commandLine };
+        var command = new Command("run", "run a command in a new container")
+        {
+            remove, detach, tty, env, cwd, runtime, rootfs, checkpoint, id, commandLine,
+        };
         CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => RunAsync(client, new Settings(
             parseResult.GetRequiredValue(id),
             parseResult.GetRequiredValue(commandLine),
@@ -46,7 +63,8 @@ public static class RunCommand
             parseResult.GetRequiredValue(rootfs),
             parseResult.GetValue(remove),
             parseResult.GetValue(detach),
-            parseResult.GetValue(tty)), cancellationToken));
+            parseResult.GetValue(tty),
+            parseResult.GetValue(checkpoint)), cancellationToken));
         return command;
     }
 
@@ -102,6 +120,7 @@ public static class RunCommand
                 Stdout = stdio.Stdout,
                 Stderr = stdio.Stderr,
                 Terminal = settings.Tty,
+                Checkpoint = CheckpointOf(settings),
             }, cancellationToken: aborted);
             taskCreated = true;
 
@@ -113,7 +132,11 @@ public static class RunCommand
             await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
             signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = settings.Id, Signal = signal }).ResponseAsync);
 
-            var exit = await AttachedProcess.WaitAsync(client, settings.Id, created.Pid, 0, stdio, events, cancellationToken);
+            // A restored task has no process until Start (Create answered pid 0); the restore gave it one.
+            var pid = created.Pid != 0
+                ? created.Pid
+                : (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = settings.Id }, cancellationToken: aborted)).Task.Pid;
+            var exit = await AttachedProcess.WaitAsync(client, settings.Id, pid, 0, stdio, events, cancellationToken);
             var status = exit.Status;
             if (settings.Remove)
             {
@@ -146,7 +169,7 @@ public static class RunCommand
     /// </summary>
     private static async Task CreateDetachedTaskAsync(DaemonClient client, Settings settings, Mount mount, CancellationToken cancellationToken)
     {
-        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount } };
+        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount }, Checkpoint = CheckpointOf(settings) };
         if (!settings.Tty)
         {
             await client.Tasks.CreateAsync(request, cancellationToken: cancellationToken);
