@@ -47,7 +47,10 @@ public sealed class CheckpointArchiveTests
     [TestCase(TarEntryType.Fifo)]
     public void Anything_but_files_and_directories_is_refused(TarEntryType type)
     {
-        var tar = Tar(w => w.WriteEntry(new PaxTarEntry(type, "link") { LinkName = type is TarEntryType.SymbolicLink or TarEntryType.HardLink ? "/etc/passwd" : "" }));
+        var entry = new PaxTarEntry(type, "link");
+        if (type is TarEntryType.SymbolicLink or TarEntryType.HardLink)
+            entry.LinkName = "/etc/passwd";
+        var tar = Tar(w => w.WriteEntry(entry));
         var error = Assert.ThrowsAsync<InvalidDataException>(() => CheckpointArchive.ExtractAsync(tar, Path.Combine(_root, "dir"), CancellationToken.None))!;
         Assert.That(error.Message, Does.Contain("only files and directories"));
     }
