@@ -234,6 +234,53 @@ public sealed class CheckpointTests : DaemonFixture
     }
 
     [Test]
+    public async Task A_paused_task_reaches_criu_too_and_stays_paused()
+    {
+        if (Criu.Works)
+            Assert.Ignore("criu check passes here");
+        await Client.RunAsync("paused", ["sleep", "60"]);
+        await Client.Tasks.PauseAsync(new PauseRequest { ContainerId = "paused" }, Client.Options());
+        var error = Assert.ThrowsAsync<RpcException>(async () =>
+            await Client.Tasks.CheckpointAsync(new CheckpointRequest { ContainerId = "paused" }, Client.Options()))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(error.Status.Detail, Does.Contain("criu failed"), "allowed for a paused task (as containerd); CRIU refused");
+        var info = await Client.Tasks.InfoAsync(new InfoRequest { ContainerId = "paused" }, Client.Options());
+        Assert.That(info.Task.Status, Is.EqualTo(Status.Paused));
+        await Client.Tasks.ResumeAsync(new ResumeRequest { ContainerId = "paused" }, Client.Options());
+        await Client.RemoveAsync("paused");
+    }
+
+    [Test]
+    public async Task Ctr_run_checkpoint_reports_crius_reason_and_rm_leaves_nothing()
+    {
+        if (Criu.Works)
+            Assert.Ignore("criu check passes here");
+        var digest = Content.Put(Tar(
+            ("descriptors.json", "[\"/dev/null\",\"/dev/null\",\"/dev/null\"]"u8.ToArray()),
+            ("inventory.img", "not really an image"u8.ToArray())));
+        try
+        {
+            var (code, stdout, stderr) = await CtrAsync("run", "--rm", "--checkpoint", digest, "--rootfs", TestPaths.Rootfs, "ctrrs", "sh");
+            Assert.Multiple(() =>
+            {
+                Assert.That(code, Is.Not.EqualTo(0));
+                Assert.That(stdout, Is.Empty);
+                Assert.That(stderr, Does.Contain("cannot restore task \"ctrrs\"").And.Contain("criu failed"));
+                Assert.That(Criu.Errors.Any(line => stderr.Contains(line, StringComparison.Ordinal)), stderr);
+            });
+            var (_, containers, _) = await CtrAsync("containers", "list");
+            Assert.That(containers, Does.Not.Contain("ctrrs"), "--rm removed the container");
+            (code, _, stderr) = await CtrAsync("run", "--rm", "--checkpoint", "sha256:" + new string('2', 64), "--rootfs", TestPaths.Rootfs, "ctrrs", "sh");
+            Assert.That(code, Is.Not.EqualTo(0));
+            Assert.That(stderr, Does.Contain("not found"));
+        }
+        finally
+        {
+            Content.Remove(digest);
+        }
+    }
+
+    [Test]
     public async Task Round_trip_checkpoint_with_exit_then_restore_continues_the_counter()
     {
         if (!Criu.Works)
