@@ -31,8 +31,6 @@ public sealed class ContentStore(string directory) : IContentStore
     private readonly string _blobs = Path.Combine(directory, "blobs", ContentDigest.Algorithm);
     private readonly string _ingest = Path.Combine(directory, "ingest");
 
-    public string Directory { get; } = directory;
-
     public async Task<ContentInfo> WriteAsync(Stream source, string? expectedDigest, long? expectedSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -172,8 +170,8 @@ public sealed class ContentStore(string directory) : IContentStore
     private void EnsureDirectories()
     {
         // Each level with the owner-only mode (CreateDirectory applies it to every directory it makes).
-        System.IO.Directory.CreateDirectory(_blobs, OwnerOnly);
-        System.IO.Directory.CreateDirectory(_ingest, OwnerOnly);
+        Directory.CreateDirectory(_blobs, OwnerOnly);
+        Directory.CreateDirectory(_ingest, OwnerOnly);
     }
 
     private string BlobPath(string hex) => Path.Combine(_blobs, hex);

@@ -1,4 +1,5 @@
 using Containerd.Daemon.Containers;
+using Containerd.Daemon.Content;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
@@ -105,6 +106,7 @@ public static class DaemonHost
         try
         {
             MapServices(app);
+            RemoveIngestLeftovers(app, logger);
             await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -160,6 +162,26 @@ public static class DaemonHost
         }
         logger.LogInformation("containerd stopped; tasks keep running");
         return 0;
+    }
+
+    /// <summary>
+    /// Content writes a crashed daemon left half done: never visible (a blob appears
+    /// only by its rename), but they take space. Nothing writes before the daemon
+    /// serves, and the root's lock keeps any other daemon out.
+    /// </summary>
+    private static void RemoveIngestLeftovers(WebApplication app, ILogger logger)
+    {
+        try
+        {
+            var removed = app.Services.GetRequiredService<ContentStore>().RemoveIngestLeftovers();
+            if (removed > 0)
+                logger.LogInformation("removed {Count} unfinished content writes", removed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Leftovers only cost space; the next start-up tries again.
+            logger.LogWarning("could not remove unfinished content writes: {Error}", e.Message);
+        }
     }
 
     private static bool FileTypeIsSocket(string path) => Native.FileType.IsSocket(path);
@@ -218,6 +240,8 @@ public static class DaemonHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(layout);
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
+        builder.Services.AddSingleton(new ContentStore(options.ContentRoot));
+        builder.Services.AddSingleton<IContentStore>(services => services.GetRequiredService<ContentStore>());
         builder.Services.AddHostedService<MetadataFileWatch>();
         builder.Services.AddSingleton<ContainerLocks>();
         builder.Services.AddSingleton<EventExchange>(services => new EventExchange(
@@ -246,6 +270,7 @@ public static class DaemonHost
         app.MapGrpcService<TasksService>();
         app.MapGrpcService<ContainersService>();
         app.MapGrpcService<VersionService>();
+        app.MapGrpcService<ContentService>();
         // Generic gRPC tools (grpc_health_probe, grpcurl) can probe and discover the daemon.
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

@@ -8,7 +8,7 @@ namespace Containerd.Daemon.Hosting;
 /// applied over it and paths were resolved.
 /// </summary>
 /// <param name="Address">The unix socket clients connect to.</param>
-/// <param name="Root">Persistent data (the metadata database).</param>
+/// <param name="Root">Persistent data (the metadata database, the content store).</param>
 /// <param name="State">Runtime data: bundles, shim sockets, runc state. Lost on reboot, like the tasks.</param>
 /// <param name="Runtime">The runc binary tasks use by default.</param>
 /// <param name="Shim">The shim binary, or null when none was found (Tasks.Create then fails clearly).</param>
@@ -33,4 +33,7 @@ public sealed record DaemonOptions(
     public string? ConfigFile { get; init; }
 
     public string MetadataDatabase => Path.Combine(Root, "meta.db");
+
+    /// <summary>The content store: <c>blobs/sha256/</c> and <c>ingest/</c>.</summary>
+    public string ContentRoot => Path.Combine(Root, "content");
 }

@@ -17,7 +17,7 @@ namespace Containerd.Daemon.Hosting;
 /// every method through a generic virtual call Native AOT cannot see ahead: the
 /// run-time type loader then built each method's generic code at start-up, more
 /// than half of the daemon's start-up CPU. The daemon's own services
-/// (Tasks, Containers, Version) are listed method by method with their types
+/// (Tasks, Containers, Version, Content) are listed method by method with their types
 /// spelled out, so the compiler builds all of it ahead; the per-call service
 /// instance is called, as before. Health and reflection, whose service types are
 /// internal to their packages, are bound through their generated <c>BindService</c>
@@ -35,7 +35,7 @@ internal static class PrebuiltServiceMethods
         DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
 
     private static readonly Type[] Prebuilt =
-        [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService)];
+        [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService), typeof(Content.ContentService)];
 
     /// <summary>Replaces the reflection-based method provider; call after AddGrpc.</summary>
     /// <remarks>
@@ -49,12 +49,15 @@ internal static class PrebuiltServiceMethods
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Containers.Containers.ContainersBase))]
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version))]
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version.VersionBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Content.Content))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Content.Content.ContentBase))]
     public static void Register(IServiceCollection services)
     {
         services.RemoveAll(typeof(IServiceMethodProvider<>));
         services.AddSingleton<IServiceMethodProvider<Tasks.TasksService>, TasksMethods>();
         services.AddSingleton<IServiceMethodProvider<Containers.ContainersService>, ContainersMethods>();
         services.AddSingleton<IServiceMethodProvider<Versioning.VersionService>, VersionMethods>();
+        services.AddSingleton<IServiceMethodProvider<Content.ContentService>, ContentMethods>();
         // Health and reflection (types internal to their packages) through the open generic.
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(Provider<>));
     }
@@ -137,6 +140,20 @@ internal static class PrebuiltServiceMethods
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Versioning.VersionService> context)
         {
             Unary<Versioning.VersionService, global::Google.Protobuf.WellKnownTypes.Empty, global::Containerd.Api.Version.VersionResponse>(context, Service, "Version", global::Google.Protobuf.WellKnownTypes.Empty.Parser, global::Containerd.Api.Version.VersionResponse.Parser, (s, r, c) => s.Version(r, c));
+        }
+    }
+
+    /// <summary>containerd.services.content.v1.Content, method by method.</summary>
+    private sealed class ContentMethods : IServiceMethodProvider<Content.ContentService>
+    {
+        private const string Service = "containerd.services.content.v1.Content";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Content.ContentService> context)
+        {
+            Unary<Content.ContentService, global::Containerd.Api.Content.InfoRequest, global::Containerd.Api.Content.InfoResponse>(context, Service, "Info", global::Containerd.Api.Content.InfoRequest.Parser, global::Containerd.Api.Content.InfoResponse.Parser, (s, r, c) => s.Info(r, c));
+            ServerStreaming<Content.ContentService, global::Containerd.Api.Content.ListContentRequest, global::Containerd.Api.Content.ListContentResponse>(context, Service, "List", global::Containerd.Api.Content.ListContentRequest.Parser, global::Containerd.Api.Content.ListContentResponse.Parser, (s, r, w, c) => s.List(r, w, c));
+            Unary<Content.ContentService, global::Containerd.Api.Content.DeleteContentRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Delete", global::Containerd.Api.Content.DeleteContentRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Delete(r, c));
+            ServerStreaming<Content.ContentService, global::Containerd.Api.Content.ReadContentRequest, global::Containerd.Api.Content.ReadContentResponse>(context, Service, "Read", global::Containerd.Api.Content.ReadContentRequest.Parser, global::Containerd.Api.Content.ReadContentResponse.Parser, (s, r, w, c) => s.Read(r, w, c));
         }
     }
 

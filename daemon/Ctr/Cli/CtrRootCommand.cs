@@ -19,6 +19,7 @@ public static class CtrRootCommand
         root.Add(TasksCommand.Create(globals));
         root.Add(EventsCommand.Create(globals));
         root.Add(VersionCommand.Create(globals));
+        root.Add(ContentCommand.Create(globals));
         return root;
     }
 }

@@ -2,6 +2,7 @@ using Containerd.Shared.Grpc;
 using Containerd.Shared.Identifiers;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using ContentClient = Containerd.Api.Content.Content.ContentClient;
 using ContainersClient = Containerd.Api.Containers.Containers.ContainersClient;
 using TasksClient = Containerd.Api.Execution.Tasks.TasksClient;
 using VersionClient = Containerd.Api.Version.Version.VersionClient;
@@ -29,6 +30,7 @@ public sealed class DaemonClient : IDisposable
         Tasks = new TasksClient(invoker);
         Containers = new ContainersClient(invoker);
         Version = new VersionClient(invoker);
+        Content = new ContentClient(invoker);
     }
 
     public string Address { get; }
@@ -40,6 +42,8 @@ public sealed class DaemonClient : IDisposable
     public ContainersClient Containers { get; }
 
     public VersionClient Version { get; }
+
+    public ContentClient Content { get; }
 
     public void Dispose() => _channel.Dispose();
 }

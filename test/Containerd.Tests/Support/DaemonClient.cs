@@ -5,6 +5,7 @@ using Containerd.Shared.Identifiers;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using ContentClient = Containerd.Api.Content.Content.ContentClient;
 using ContainersClient = Containerd.Api.Containers.Containers.ContainersClient;
 using TasksClient = Containerd.Api.Execution.Tasks.TasksClient;
 
@@ -23,6 +24,7 @@ public sealed class DaemonClient : IDisposable
         Tasks = new TasksClient(_channel);
         Containers = new ContainersClient(_channel);
         Version = new Containerd.Api.Version.Version.VersionClient(_channel);
+        Content = new ContentClient(_channel);
     }
 
     public string Namespace { get; }
@@ -34,6 +36,8 @@ public sealed class DaemonClient : IDisposable
     public ContainersClient Containers { get; }
 
     public Containerd.Api.Version.Version.VersionClient Version { get; }
+
+    public ContentClient Content { get; }
 
     public CallOptions Options(CancellationToken cancellationToken = default) =>
         new(headers: Headers, deadline: DateTime.UtcNow.AddMinutes(2), cancellationToken: cancellationToken);

@@ -156,12 +156,12 @@ func main() {
 	}
 	refl.CloseSend()
 	rcancel()
-	for _, service := range []string{"containerd.v1.services.execution.Tasks", "containerd.v1.Containers", "containerd.v1.Version", "grpc.health.v1.Health"} {
+	for _, service := range []string{"containerd.v1.services.execution.Tasks", "containerd.v1.Containers", "containerd.v1.Version", "containerd.services.content.v1.Content", "grpc.health.v1.Health"} {
 		if !bytes.Contains(reply, []byte(service)) {
 			fail("reflection does not list %s", service)
 		}
 	}
-	fmt.Println("reflection lists Tasks, Containers, Version, Health")
+	fmt.Println("reflection lists Tasks, Containers, Version, Content, Health")
 
 	ectx, ecancel := context.WithTimeout(ctx, 60*time.Second)
 	defer ecancel()

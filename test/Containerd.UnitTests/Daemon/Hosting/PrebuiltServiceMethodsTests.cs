@@ -1,4 +1,5 @@
 using Containerd.Daemon.Containers;
+using Containerd.Daemon.Content;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Tasks;
 using Containerd.Daemon.Versioning;
@@ -35,6 +36,7 @@ public sealed class PrebuiltServiceMethodsTests
             Containerd.Api.Execution.Tasks.Descriptor,
             Containerd.Api.Containers.Containers.Descriptor,
             Containerd.Api.Version.Version.Descriptor,
+            Containerd.Api.Content.Content.Descriptor,
             Grpc.Health.V1.Health.Descriptor,
             Grpc.Reflection.V1Alpha.ServerReflection.Descriptor,
             Grpc.Reflection.V1.ServerReflection.Descriptor,
@@ -56,6 +58,8 @@ public sealed class PrebuiltServiceMethodsTests
                 Is.All.EqualTo(typeof(ContainersService)));
             Assert.That(mapped.Where(m => m.Method.ServiceName == "containerd.v1.Version").Select(m => m.ServiceType),
                 Is.All.EqualTo(typeof(VersionService)));
+            Assert.That(mapped.Where(m => m.Method.ServiceName == "containerd.services.content.v1.Content").Select(m => m.ServiceType),
+                Is.All.EqualTo(typeof(ContentService)));
         });
     }
 }
