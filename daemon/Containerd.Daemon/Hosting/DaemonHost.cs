@@ -254,8 +254,6 @@ public static class DaemonHost
         builder.Services.AddSingleton<CrashPoints>();
         builder.Services.AddSingleton<TombstoneStore>();
         builder.Services.AddSingleton<ShimLogWatch>();
-        // Until the content branch registers its store (with its start-up cleanup), checkpoints use it here; ROOT/content as it documents.
-        builder.Services.AddSingleton<Content.IContentStore>(new Content.ContentStore(Path.Combine(options.Root, "content")));
         builder.Services.AddSingleton<TaskCheckpoints>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();

@@ -18,14 +18,26 @@ public static class RunCommand
         string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty, string? Checkpoint);
 
     /// <summary>
-    /// The descriptor a restore sends. Size 0 means "unknown" to the daemon,
-    /// which then checks only that the digest names a CRIU tar in its store:
-    /// ctr knows only the digest the checkpoint printed.
+    /// The descriptor a restore sends: the CRIU tar's media type, the digest
+    /// `ctr tasks checkpoint` printed, and its size from the content store.
+    /// When the store cannot say (unknown or malformed digest), size 0, which
+    /// the daemon reads as "unknown": Create then reports the problem itself,
+    /// naming the task.
     /// </summary>
-    private static ContentDescriptor? CheckpointOf(Settings settings) =>
-        settings.Checkpoint is { Length: > 0 } digest
-            ? new ContentDescriptor { MediaType = TasksCommand.CriuCheckpointMediaType, Digest = digest, Size = 0 }
-            : null;
+    private static async Task<ContentDescriptor?> CheckpointOfAsync(DaemonClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Checkpoint is not { Length: > 0 } digest)
+            return null;
+        long size = 0;
+        try
+        {
+            size = (await client.Content.InfoAsync(new Api.Content.InfoRequest { Digest = digest }, cancellationToken: cancellationToken)).Info.Size;
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
+        {
+        }
+        return new ContentDescriptor { MediaType = TasksCommand.CriuCheckpointMediaType, Digest = digest, Size = size };
+    }
 
     public static Command Create(GlobalOptions globals)
     {
@@ -87,6 +99,7 @@ public static class RunCommand
             Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec),
         };
         var mount = new Mount { Type = "bind", Source = rootfs, Options = { "rbind", "rw" } };
+        var checkpoint = await CheckpointOfAsync(client, settings, cancellationToken);
 
         using var signals = new SignalForwarder(cancellationToken);
         var aborted = signals.Aborted;
@@ -99,7 +112,7 @@ public static class RunCommand
             {
                 await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
                 containerCreated = true;
-                await CreateDetachedTaskAsync(client, settings, mount, aborted);
+                await CreateDetachedTaskAsync(client, settings, mount, checkpoint, aborted);
                 taskCreated = true;
                 await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
                 finished = true;
@@ -120,7 +133,7 @@ public static class RunCommand
                 Stdout = stdio.Stdout,
                 Stderr = stdio.Stderr,
                 Terminal = settings.Tty,
-                Checkpoint = CheckpointOf(settings),
+                Checkpoint = checkpoint,
             }, cancellationToken: aborted);
             taskCreated = true;
 
@@ -167,9 +180,10 @@ public static class RunCommand
     /// <c>run -d</c>: no stdio, or with <c>-t</c> a terminal whose FIFOs live in a
     /// directory that outlives ctr (for <c>ctr tasks attach</c>); <c>ctr tasks delete</c> removes it.
     /// </summary>
-    private static async Task CreateDetachedTaskAsync(DaemonClient client, Settings settings, Mount mount, CancellationToken cancellationToken)
+    private static async Task CreateDetachedTaskAsync(
+        DaemonClient client, Settings settings, Mount mount, ContentDescriptor? checkpoint, CancellationToken cancellationToken)
     {
-        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount }, Checkpoint = CheckpointOf(settings) };
+        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount }, Checkpoint = checkpoint };
         if (!settings.Tty)
         {
             await client.Tasks.CreateAsync(request, cancellationToken: cancellationToken);
