@@ -83,9 +83,8 @@ internal static class CriuLog
     {
         try
         {
-            return new DirectoryInfo(workPath).Exists
-                ? new DirectoryInfo(workPath).EnumerateFiles("*.log").OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault()?.FullName
-                : null;
+            var work = new DirectoryInfo(workPath);
+            return work.Exists ? work.EnumerateFiles("*.log").OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault()?.FullName : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -215,6 +215,44 @@ public sealed class CheckpointTests : DaemonFixture
     }
 
     [Test]
+    public async Task A_task_created_from_a_checkpoint_survives_a_killed_daemon()
+    {
+        if (Criu.Works)
+            Assert.Ignore("criu check passes here");
+        await Client.CreateContainerAsync("rsr", Counter);
+        var digest = Content.Put(Tar(
+            ("descriptors.json", "[\"/dev/null\",\"/dev/null\",\"/dev/null\"]"u8.ToArray()),
+            ("inventory.img", "not really an image"u8.ToArray())));
+        try
+        {
+            var request = DaemonClient.CreateTaskRequest("rsr");
+            request.Checkpoint = new ContentDescriptor { MediaType = CriuTar, Digest = digest };
+            await Client.Tasks.CreateAsync(request, Client.Options());
+
+            await Daemon.KillAsync();
+            await Daemon.RestartAsync();
+            using var client = Daemon.Connect(Client.Namespace);
+            var info = await client.Tasks.InfoAsync(new InfoRequest { ContainerId = "rsr" }, client.Options());
+            Assert.That((info.Task.Status, info.Task.Pid), Is.EqualTo((Status.Created, 0u)), "re-attached, still waiting for its restore");
+
+            var error = Assert.ThrowsAsync<RpcException>(async () =>
+                await client.Tasks.StartAsync(new StartRequest { ContainerId = "rsr" }, client.Options()))!;
+            Assert.That(error.Status.Detail, Does.Contain("cannot restore task \"rsr\"").And.Contain("criu failed"));
+            await using var events = await client.SubscribeEventsAsync();
+            var deleted = await client.Tasks.DeleteAsync(new DeleteRequest { ContainerId = "rsr" }, client.Options());
+            Assert.That(deleted.ExitStatus, Is.EqualTo(137u));
+            await events.WaitForExitAsync("rsr", 0);
+            await client.RemoveAsync("rsr");
+        }
+        finally
+        {
+            Content.Remove(digest);
+            if (Daemon.ExitCode is null)
+                await DeleteQuietlyAsync("rsr");
+        }
+    }
+
+    [Test]
     public async Task Ctr_tasks_checkpoint_reports_crius_reason()
     {
         if (Criu.Works)
