@@ -5,6 +5,7 @@ using Containerd.Daemon.Content;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Bundles;
+using Containerd.Shared.Tasks;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using ExecutionApi = Containerd.Api.Execution;

@@ -7,6 +7,7 @@ using Task = System.Threading.Tasks.Task;
 using Containerd.Ctr.Client;
 using Containerd.Ctr.Io;
 using Containerd.Shared.Oci;
+using CheckpointMediaTypes = Containerd.Shared.Tasks.CheckpointMediaTypes;
 using Grpc.Core;
 
 namespace Containerd.Ctr.Commands;
@@ -36,7 +37,7 @@ public static class RunCommand
         catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
         {
         }
-        return new ContentDescriptor { MediaType = TasksCommand.CriuCheckpointMediaType, Digest = digest, Size = size };
+        return new ContentDescriptor { MediaType = CheckpointMediaTypes.CriuTar, Digest = digest, Size = size };
     }
 
     public static Command Create(GlobalOptions globals)

@@ -32,9 +32,6 @@ public static class TasksCommand
         return command;
     }
 
-    /// <summary>The media type of a checkpoint's CRIU image tar (what <c>run --checkpoint</c> restores from).</summary>
-    public const string CriuCheckpointMediaType = "application/vnd.containerd.container.criu.checkpoint.criu.tar";
-
     public static string StatusName(Status status) => status.ToString().ToUpperInvariant();
 
     private static Command Checkpoint(GlobalOptions globals)

@@ -4,6 +4,7 @@ using Containerd.Daemon.Containers;
 using Containerd.Daemon.Content;
 using Containerd.Daemon.Shims;
 using Containerd.Daemon.Tasks;
+using Containerd.Shared.Tasks;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,6 @@
-namespace Containerd.Daemon.Tasks;
+namespace Containerd.Shared.Tasks;
 
-/// <summary>The media types of a checkpoint's blobs in the content store, as containerd names them.</summary>
+/// <summary>The media types of a checkpoint's blobs in the content store, as containerd names them (the daemon writes them, ctr sends the first).</summary>
 public static class CheckpointMediaTypes
 {
     /// <summary>CRIU's image directory as a tar: what Create with a checkpoint restores from.</summary>
