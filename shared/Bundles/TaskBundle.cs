@@ -91,6 +91,39 @@ public sealed class TaskBundle
     public string ConsoleSocketFile(long call) =>
         File("console." + call.ToString(CultureInfo.InvariantCulture) + ".sock");
 
+    /// <summary>
+    /// One checkpoint's scratch directory (the daemon's; <paramref name="call"/>
+    /// unique per daemon): CRIU's image and work directories, an unpacked
+    /// parent image and the tar on its way to the content store. Removed once
+    /// the checkpoint returned, whatever the outcome; its name starts with
+    /// <see cref="CheckpointPrefix"/>.
+    /// </summary>
+    public string CheckpointDirectory(long call) => File(CheckpointPrefix + call.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>How every checkpoint scratch directory's name begins (a leftover is recognised by it).</summary>
+    public const string CheckpointPrefix = "checkpoint.";
+
+    /// <summary>CRIU's --image-path within <see cref="CheckpointDirectory"/>.</summary>
+    public static string CheckpointImage(string checkpointDirectory) => Path.Combine(checkpointDirectory, "image");
+
+    /// <summary>CRIU's --work-path (its dump.log) within <see cref="CheckpointDirectory"/>.</summary>
+    public static string CheckpointWork(string checkpointDirectory) => Path.Combine(checkpointDirectory, "work");
+
+    /// <summary>The unpacked parent checkpoint (--parent-path) within <see cref="CheckpointDirectory"/>.</summary>
+    public static string CheckpointParent(string checkpointDirectory) => Path.Combine(checkpointDirectory, "parent");
+
+    /// <summary>The image as a tar, before it is written to the content store, within <see cref="CheckpointDirectory"/>.</summary>
+    public static string CheckpointArchive(string checkpointDirectory) => Path.Combine(checkpointDirectory, "image.tar");
+
+    /// <summary>
+    /// A Create from a checkpoint: the daemon unpacks the image here, the
+    /// shim's Start restores from it (runc restore) and removes it once restored.
+    /// </summary>
+    public string RestoreImageDirectory => File("restore-image");
+
+    /// <summary>CRIU's --work-path (its restore.log) for a restore; the shim removes it once runc restore returned.</summary>
+    public string RestoreWorkDirectory => File("restore-work");
+
     /// <summary>The console socket's name in a private temporary directory (see <see cref="ConsoleSocketFile"/>).</summary>
     public const string ShortConsoleSocketName = "console.sock";
 

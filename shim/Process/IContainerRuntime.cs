@@ -27,6 +27,12 @@ internal interface IContainerRuntime
 
     Task ResumeAsync();
 
+    /// <summary><c>runc checkpoint</c> into the options' image directory.</summary>
+    Task CheckpointAsync(CheckpointOptions options);
+
+    /// <summary><c>runc restore --detach</c>: returns the restored init's pid once it runs.</summary>
+    Task<int> RestoreAsync(RestoreOptions options, IRuncStdio? stdio);
+
     /// <summary>The pids of the container's processes (<c>runc ps</c>).</summary>
     Task<List<int>> ProcessIdsAsync();
 

@@ -1,3 +1,4 @@
+using Containerd.Shim.Runc;
 using Status = Containerd.Api.Types.Status;
 
 namespace Containerd.Shim.Process;
@@ -14,6 +15,9 @@ internal sealed class InitPausedState : InitState
     public override Status Status => Status.Paused;
 
     public override string Name => "paused";
+
+    /// <summary>Allowed as in containerd: CRIU freezes the container anyway; a paused one stays paused (unless exit).</summary>
+    public override Task CheckpointAsync(InitProcess init, CheckpointOptions options) => init.RunCheckpointAsync(options);
 
     public override async Task ResumeAsync(InitProcess init)
     {

@@ -22,7 +22,7 @@ internal sealed class InitProcess : ShimProcess
     private const int SigKill = 9;
 
     // Written under the state gate, read without it (State, Processes): always a whole reference.
-    private volatile InitState _state = InitCreatedState.Instance;
+    private volatile InitState _state;
 
     // Under the state gate. An init can exit while runc start still runs (a
     // container that does nothing); its EXIT must still follow its START.
@@ -33,6 +33,14 @@ internal sealed class InitProcess : ShimProcess
         IContainerRuntime runtime, IProcessObserver observer, ILogger logger, int pid, Stdio stdio, ProcessIo? io, Task<ProcessExit> reaped)
         : base(runtime, observer, logger, pid, stdio, io, reaped)
     {
+        _state = InitCreatedState.Instance;
+    }
+
+    private InitProcess(
+        IContainerRuntime runtime, IProcessObserver observer, ILogger logger, Stdio stdio, ProcessIo? io, InitCreatedCheckpointState pending)
+        : base(runtime, observer, logger, pid: 0, stdio, io, pending.ReapedSource.Task)
+    {
+        _state = pending;
     }
 
     public InitState State => _state;
@@ -60,6 +68,20 @@ internal sealed class InitProcess : ShimProcess
         return new InitProcess(runtime, observer, logger, pid, stdio, io, watch(pid, notBefore));
     }
 
+    /// <summary>
+    /// An init created from a checkpoint (containerd's shim does the same):
+    /// no runc call yet and no pid (0); Start runs <c>runc restore</c>. Its
+    /// <see cref="ShimProcess.Reaped"/> completes once the restored process is
+    /// reaped, or when the task is deleted before it ran.
+    /// </summary>
+    public static InitProcess ForRestore(
+        IContainerRuntime runtime, RestoreOptions restore, Stdio stdio, ProcessIo? io,
+        Func<int, long, Task<ProcessExit>> watch, IProcessObserver observer, ILogger logger)
+    {
+        var reaped = new TaskCompletionSource<ProcessExit>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new InitProcess(runtime, observer, logger, stdio, io, new InitCreatedCheckpointState(restore, watch, reaped));
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
@@ -76,6 +98,16 @@ internal sealed class InitProcess : ShimProcess
     {
         using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
             await _state.ResumeAsync(this).ConfigureAwait(false);
+    }
+
+    /// <summary>runc checkpoint under the init's lock: only a running or paused init may (see the states).</summary>
+    public async Task CheckpointAsync(CheckpointOptions options, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await CatchUpExitLockedAsync().ConfigureAwait(false);
+            await _state.CheckpointAsync(this, options).ConfigureAwait(false);
+        }
     }
 
     public async Task KillAsync(int signal, bool all, CancellationToken cancellationToken)
@@ -157,21 +189,105 @@ internal sealed class InitProcess : ShimProcess
         }
         finally
         {
-            lock (StateGate)
+            FinishStartGated(started);
+        }
+    }
+
+    /// <summary>After runc start or restore: running and START (when it worked), then an exit that came meanwhile.</summary>
+    private void FinishStartGated(bool started)
+    {
+        lock (StateGate)
+        {
+            _starting = false;
+            if (started)
             {
-                _starting = false;
-                if (started)
-                {
-                    if (!_state.IsFinished)
-                        _state = InitRunningState.Instance;
-                    Observer.Started(this);
-                }
-                if (_exitAfterStart is { } exit)
-                {
-                    _exitAfterStart = null;
-                    Observer.Exited(this, exit);
-                }
+                if (!_state.IsFinished)
+                    _state = InitRunningState.Instance;
+                Observer.Started(this);
             }
+            if (_exitAfterStart is { } exit)
+            {
+                _exitAfterStart = null;
+                Observer.Exited(this, exit);
+            }
+        }
+    }
+
+    /// <summary>
+    /// runc checkpoint. The state does not change here: with exit, runc stops
+    /// the container after the dump and its exit arrives as any other.
+    /// </summary>
+    internal async Task RunCheckpointAsync(CheckpointOptions options)
+    {
+        // Reaped but not yet recorded: the container is gone; say so rather than quote runc.
+        if (Reaped.IsCompleted)
+            throw ShimErrors.FailedPrecondition($"cannot checkpoint {Describe()}: it is stopped");
+        await RunRuntimeAsync(runtime => runtime.CheckpointAsync(options), "checkpoint").ConfigureAwait(false);
+        Logger.LogInformation("checkpointed init {InitPid} into {ImagePath} (exit {Exit})", Pid, options.ImagePath, options.Exit);
+    }
+
+    /// <summary>
+    /// runc restore for an init created from a checkpoint, then START with its
+    /// new pid. CRIU's work directory goes on every path (its log is read into
+    /// the error first), the image once restored. A failed restore leaves the
+    /// state as it was but refuses another try: runc has consumed the stdio
+    /// meant for the process; Delete cleans up.
+    /// </summary>
+    internal async Task RunRestoreLockedAsync(InitCreatedCheckpointState pending)
+    {
+        if (pending.Failure is { } earlier)
+            throw ShimErrors.FailedPrecondition($"cannot start {Describe()}: its restore failed ({earlier}); delete it");
+        lock (StateGate)
+            _starting = true;
+        var started = false;
+        try
+        {
+            var restore = pending.Restore;
+            int pid;
+            var notBefore = Environment.TickCount64;
+            try
+            {
+                Directory.CreateDirectory(restore.WorkPath);
+                pid = await Runtime.RestoreAsync(restore, Io).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RuncException or IOException or UnauthorizedAccessException)
+            {
+                pending.Failure = e.Message;
+                throw RuncErrors.ToRpc(e, $"cannot restore {Describe()}");
+            }
+            finally
+            {
+                RemoveDirectory(restore.WorkPath);
+            }
+            var exited = pending.Watch(pid, notBefore);
+            lock (StateGate)
+                AssignPid(pid);
+            _ = ForwardExitAsync(exited, pending.ReapedSource);
+            // A failure here is as after runc create: Delete removes the container.
+            Io?.AttachConsole();
+            RemoveDirectory(restore.ImagePath);
+            started = true;
+            Logger.LogInformation("restored init {InitPid} from {ImagePath}", pid, restore.ImagePath);
+        }
+        finally
+        {
+            FinishStartGated(started);
+        }
+    }
+
+    private static async Task ForwardExitAsync(Task<ProcessExit> exited, TaskCompletionSource<ProcessExit> reaped) =>
+        reaped.TrySetResult(await exited.ConfigureAwait(false));
+
+    private void RemoveDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+                Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Logger.LogWarning("cannot remove {Path}: {Error}", path, e.Message);
         }
     }
 

@@ -1,3 +1,4 @@
+using Containerd.Shim.Runc;
 using Status = Containerd.Api.Types.Status;
 
 namespace Containerd.Shim.Process;
@@ -13,6 +14,9 @@ internal sealed class InitRunningState : InitState
     public override Status Status => Status.Running;
 
     public override string Name => "running";
+
+    /// <summary>With exit the container stops once dumped; its EXIT follows as for any exit.</summary>
+    public override Task CheckpointAsync(InitProcess init, CheckpointOptions options) => init.RunCheckpointAsync(options);
 
     public override async Task PauseAsync(InitProcess init)
     {

@@ -1,4 +1,5 @@
 using Containerd.Shim.Reaper;
+using Containerd.Shim.Runc;
 
 namespace Containerd.Shim.Process;
 
@@ -16,6 +17,9 @@ internal abstract class InitState : ProcessState
     public virtual Task PauseAsync(InitProcess init) => throw Refuse(init, "pause");
 
     public virtual Task ResumeAsync(InitProcess init) => throw Refuse(init, "resume");
+
+    /// <summary>runc checkpoint: only a live container (running or paused, as containerd) has a process tree to dump.</summary>
+    public virtual Task CheckpointAsync(InitProcess init, CheckpointOptions options) => throw Refuse(init, "checkpoint");
 
     /// <summary>Created, running and paused inits can be signalled (runc allows SIGKILL to a created one).</summary>
     public virtual Task KillAsync(InitProcess init, int signal, bool all) => init.SignalLockedAsync(signal, all);

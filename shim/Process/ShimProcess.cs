@@ -35,7 +35,7 @@ internal abstract class ShimProcess
         Runtime = runtime;
         Observer = observer;
         Logger = logger;
-        Pid = pid;
+        _pid = pid;
         Stdio = stdio;
         Io = io;
         Reaped = reaped;
@@ -43,7 +43,11 @@ internal abstract class ShimProcess
 
     public string ContainerId => Runtime.ContainerId;
 
-    public int Pid { get; }
+    // Read without a lock; set once more only when a restore gives the init its process.
+    private volatile int _pid;
+
+    /// <summary>Its pid; 0 for an init created from a checkpoint until it is restored.</summary>
+    public int Pid => _pid;
 
     public Stdio Stdio { get; }
 
@@ -128,6 +132,9 @@ internal abstract class ShimProcess
 
     /// <summary>Under the state gate: the state decides whether this is the first exit; if so it is kept and observed.</summary>
     protected abstract bool RecordExitGated(ProcessExit exit);
+
+    /// <summary>Under the state gate: the restored init's process exists now.</summary>
+    internal void AssignPid(int pid) => _pid = pid;
 
     /// <summary>Under the state gate, by a state that moved the process to a finished state.</summary>
     internal void MarkFinished() => _finished.TrySetResult();

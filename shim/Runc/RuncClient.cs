@@ -60,6 +60,35 @@ internal sealed class RuncClient
 
     public Task PauseAsync(string id) => RunAsync(["pause", id]);
 
+    /// <summary><c>runc checkpoint</c>; a CRIU failure carries CRIU's own reason from its log.</summary>
+    public async Task CheckpointAsync(string id, CheckpointOptions options)
+    {
+        try
+        {
+            await RunAsync(CriuArguments.Checkpoint(id, options)).ConfigureAwait(false);
+        }
+        catch (RuncException e)
+        {
+            throw CriuLog.Explain(e, options.WorkPath);
+        }
+    }
+
+    /// <summary>
+    /// <c>runc restore --detach</c>; returns once the restored init runs (its
+    /// pid in the pid file). A CRIU failure carries CRIU's own reason from its log.
+    /// </summary>
+    public async Task RestoreAsync(string id, RestoreOptions options, IRuncStdio? stdio)
+    {
+        try
+        {
+            await RunAsync(CriuArguments.Restore(id, options, stdio?.ConsoleSocket), stdio).ConfigureAwait(false);
+        }
+        catch (RuncException e)
+        {
+            throw CriuLog.Explain(e, options.WorkPath);
+        }
+    }
+
     public Task ResumeAsync(string id) => RunAsync(["resume", id]);
 
     public Task DeleteAsync(string id, bool force) =>

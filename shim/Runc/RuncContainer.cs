@@ -1,3 +1,4 @@
+using Containerd.Shared.Bundles;
 using Containerd.Shared.Native;
 using Containerd.Shim.Process;
 
@@ -19,6 +20,14 @@ internal sealed class RuncContainer(RuncClient runc, string containerId) : ICont
     public Task PauseAsync() => runc.PauseAsync(ContainerId);
 
     public Task ResumeAsync() => runc.ResumeAsync(ContainerId);
+
+    public Task CheckpointAsync(CheckpointOptions options) => runc.CheckpointAsync(ContainerId, options);
+
+    public async Task<int> RestoreAsync(RestoreOptions options, IRuncStdio? stdio)
+    {
+        await runc.RestoreAsync(ContainerId, options, stdio).ConfigureAwait(false);
+        return PidFile.Read(options.PidFile);
+    }
 
     public Task<List<int>> ProcessIdsAsync() => runc.PsAsync(ContainerId);
 

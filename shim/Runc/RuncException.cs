@@ -17,9 +17,21 @@ internal sealed class RuncException(string command, string message, int exitStat
         || Message.Contains("process already finished", StringComparison.Ordinal)
         || Message.Contains("no such process", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// CRIU refused a checkpoint or restore. FailedPrecondition rather than
+    /// Internal: nothing is broken in the daemon, shim or runc; the host
+    /// (a kernel CRIU cannot work with, as "vdso: Failed to fill self vdso
+    /// symtable" here) or the container (an established TCP connection without
+    /// allow_tcp, an external unix socket, ...) is not in a condition CRIU
+    /// can handle, and retrying unchanged cannot help. The message carries
+    /// CRIU's own reason (see <see cref="CriuLog"/>).
+    /// </summary>
+    public bool CriuFailed => Message.Contains("criu failed", StringComparison.Ordinal);
+
     /// <summary>The request cannot work in the container's current condition (as opposed to a runc fault).</summary>
     public bool IsPrecondition =>
         NotRunning
+        || CriuFailed
         || Message.Contains("executable file not found", StringComparison.Ordinal)
         || Message.Contains("no such file or directory", StringComparison.OrdinalIgnoreCase)
         || Message.Contains("permission denied", StringComparison.OrdinalIgnoreCase)

@@ -1,5 +1,6 @@
 using Containerd.Api.Shim;
 using Containerd.Shim.Events;
+using Containerd.Shim.Runc;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -18,10 +19,18 @@ internal sealed class ShimService(ShimTask task, EventQueue events, ShimLifetime
     public override Task<ShimCreateResponse> Create(ShimCreateRequest request, ServerCallContext context) =>
         Guard("create", async () => new ShimCreateResponse { Pid = (uint)await task.CreateAsync(request, context.CancellationToken).ConfigureAwait(false) });
 
-    public override Task<Empty> Start(Empty request, ServerCallContext context) =>
-        Guard("start", async () =>
+    public override Task<ShimStartResponse> Start(Empty request, ServerCallContext context) =>
+        Guard("start", async () => new ShimStartResponse { Pid = (uint)await task.StartAsync(context.CancellationToken).ConfigureAwait(false) });
+
+    public override Task<Empty> Checkpoint(ShimCheckpointRequest request, ServerCallContext context) =>
+        Guard("checkpoint", async () =>
         {
-            await task.StartAsync(context.CancellationToken).ConfigureAwait(false);
+            if (request.ImagePath.Length == 0 || request.WorkPath.Length == 0)
+                throw ShimErrors.InvalidArgument($"cannot checkpoint task \"{options.Id}\": image_path and work_path are required");
+            var checkpoint = new CheckpointOptions(
+                request.ImagePath, request.WorkPath, request.Exit, request.AllowTcp, request.AllowUnixSockets, request.AllowTerminal,
+                request.FileLocks, [.. request.EmptyNamespaces], request.ParentPath.Length == 0 ? null : request.ParentPath);
+            await task.CheckpointAsync(checkpoint, context.CancellationToken).ConfigureAwait(false);
             return EmptyReply;
         });
 

@@ -106,6 +106,8 @@ internal sealed class ShimTask : IContainerTeardown
         if (request.Bundle.Length > 0 && Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.Bundle)) != bundle.Directory)
             throw ShimErrors.InvalidArgument($"cannot create {Name}: bundle {request.Bundle} is not this shim's bundle {bundle.Directory}");
         var stdio = request.Stdio ?? new Stdio();
+        if (request.Checkpoint.Length > 0 && !Directory.Exists(request.Checkpoint))
+            throw ShimErrors.InvalidArgument($"cannot create {Name} from checkpoint {request.Checkpoint}: no such directory");
 
         await _table.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -121,9 +123,19 @@ internal sealed class ShimTask : IContainerTeardown
             {
                 _mounts.MountAll(request.Rootfs, bundle.RootfsDirectory);
                 io = OpenIo(stdio, $"cannot create {Name}");
-                runcCalled = true;
-                var init = await InitProcess.CreateAsync(_runtime, bundle, stdio, io, _reaper.Watch, _events, _processLogger)
-                    .ConfigureAwait(false);
+                InitProcess init;
+                if (request.Checkpoint.Length > 0)
+                {
+                    // As containerd's shim: nothing runs until Start restores it.
+                    var restore = new RestoreOptions(bundle.Directory, request.Checkpoint, bundle.RestoreWorkDirectory, bundle.InitPidFile);
+                    init = InitProcess.ForRestore(_runtime, restore, stdio, io, _reaper.Watch, _events, _processLogger);
+                }
+                else
+                {
+                    runcCalled = true;
+                    init = await InitProcess.CreateAsync(_runtime, bundle, stdio, io, _reaper.Watch, _events, _processLogger)
+                        .ConfigureAwait(false);
+                }
                 // Published before the init is visible: a Start cannot overtake its CREATE.
                 _events.Created(init);
                 // Watched before the init can run (it waits in runc's exec fifo until Start), so no OOM is missed.
@@ -156,7 +168,16 @@ internal sealed class ShimTask : IContainerTeardown
         }
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => RequireInit("start").StartAsync(cancellationToken);
+    /// <summary>Starts (or restores) the init; its pid, which a restore has just given it.</summary>
+    public async Task<int> StartAsync(CancellationToken cancellationToken)
+    {
+        var init = RequireInit("start");
+        await init.StartAsync(cancellationToken).ConfigureAwait(false);
+        return init.Pid;
+    }
+
+    public Task CheckpointAsync(CheckpointOptions options, CancellationToken cancellationToken) =>
+        RequireInit("checkpoint").CheckpointAsync(options, cancellationToken);
 
     public Task PauseAsync(CancellationToken cancellationToken) => RequireInit("pause").PauseAsync(cancellationToken);
 

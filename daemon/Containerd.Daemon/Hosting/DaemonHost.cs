@@ -254,6 +254,7 @@ public static class DaemonHost
         builder.Services.AddSingleton<CrashPoints>();
         builder.Services.AddSingleton<TombstoneStore>();
         builder.Services.AddSingleton<ShimLogWatch>();
+        builder.Services.AddSingleton<TaskCheckpoints>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();
 

@@ -33,7 +33,8 @@ public sealed class EventPump : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _persistGate = new();
-    private readonly uint _initPid;
+    // Changes once when a task created from a checkpoint is restored (its START names the new pid).
+    private volatile uint _initPid;
     private readonly Func<Task>? _shimLost;
     private readonly TimeSpan _ackInterval;
     private readonly Action<Event>? _observed;
@@ -63,6 +64,16 @@ public sealed class EventPump : IAsyncDisposable
         _logger = logger;
         _shimLost = shimLost;
         _lastSeen = _lastPersisted = _lastAcked = shim.Bundle.ReadEventSequence();
+    }
+
+    /// <summary>The init's pid: 0 for a task created from a checkpoint until its restore (Start) gave it a process.</summary>
+    public uint InitPid => _initPid;
+
+    /// <summary>Start answered the init's pid (new after a restore) before its START may have arrived.</summary>
+    public void InitStarted(uint pid)
+    {
+        if (pid != 0)
+            _initPid = pid;
     }
 
     public void Start()
@@ -125,6 +136,8 @@ public sealed class EventPump : IAsyncDisposable
                         continue;
                     if (item.Event is { } evt)
                     {
+                        if (evt.Type == Event.Types.EventType.Start && evt.Pid != 0)
+                            _initPid = evt.Pid;
                         _exchange.Publish(_shim.Namespace, evt);
                         _observed?.Invoke(evt);
                         if (evt.Type == Event.Types.EventType.Exit && evt.Pid == _initPid)

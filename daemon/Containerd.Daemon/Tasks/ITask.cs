@@ -45,4 +45,7 @@ public interface ITask
     Task<Empty> ResumeAsync(CancellationToken cancellationToken);
 
     Task<IReadOnlyList<Types.Process>> ProcessesAsync(CancellationToken cancellationToken);
+
+    /// <summary>runc checkpoint into the request's directories (made and removed by the caller); FailedPrecondition unless running or paused.</summary>
+    Task<Empty> CheckpointAsync(ShimCheckpointRequest request, CancellationToken cancellationToken);
 }

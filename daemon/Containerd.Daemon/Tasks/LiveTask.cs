@@ -24,7 +24,8 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
 
     public string Id => Shim.Id;
 
-    public uint InitPid { get; } = initPid;
+    /// <summary>The init's pid; a task created from a checkpoint has 0 until Start restored it.</summary>
+    public uint InitPid => Events.InitPid is var pid and not 0 ? pid : initPid;
 
     public Stdio Stdio { get; } = stdio;
 
@@ -59,8 +60,16 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
         }
     }
 
-    public Task<Empty> StartAsync(CancellationToken cancellationToken) =>
-        Shim.CallAsync((c, o) => c.StartAsync(new Empty(), o), cancellationToken);
+    public async Task<Empty> StartAsync(CancellationToken cancellationToken)
+    {
+        var started = await Shim.CallAsync((c, o) => c.StartAsync(new Empty(), o), cancellationToken).ConfigureAwait(false);
+        Events.InitStarted(started.Pid);
+        return new Empty();
+    }
+
+    /// <summary>runc checkpoint in the shim; the running/paused precondition is the shim's state machine's.</summary>
+    public Task<Empty> CheckpointAsync(ShimCheckpointRequest request, CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.CheckpointAsync(request, o), cancellationToken);
 
     public Task<Empty> KillAsync(ExecutionApi.KillRequest request, CancellationToken cancellationToken)
     {

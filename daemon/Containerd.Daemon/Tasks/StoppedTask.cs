@@ -96,6 +96,8 @@ public sealed class StoppedTask(
 
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) => Refused("pause");
 
+    public Task<Empty> CheckpointAsync(ShimCheckpointRequest request, CancellationToken cancellationToken) => Refused("checkpoint");
+
     public Task<Empty> ResumeAsync(CancellationToken cancellationToken) => Refused("resume");
 
     public Task<IReadOnlyList<Types.Process>> ProcessesAsync(CancellationToken cancellationToken) =>

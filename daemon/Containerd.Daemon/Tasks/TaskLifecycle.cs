@@ -35,11 +35,10 @@ public sealed class TaskLifecycle(
     CrashPoints crashPoints,
     TombstoneStore tombstones,
     ShimLogWatch shimLogWatch,
+    TaskCheckpoints checkpoints,
     ILoggerFactory loggerFactory,
     DaemonOptions options)
 {
-    public const string CriuCheckpointMediaType = "application/vnd.containerd.container.criu.checkpoint.criu.tar";
-
     private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<TaskLifecycle>();
@@ -47,13 +46,10 @@ public sealed class TaskLifecycle(
     public async Task<uint> CreateAsync(string @namespace, ExecutionApi.CreateRequest request, CancellationToken cancellationToken)
     {
         var id = RequestNamespace.ValidId(request.ContainerId);
-        if (request.Checkpoint is { } checkpoint)
-        {
-            if (checkpoint.MediaType != CriuCheckpointMediaType)
-                throw RpcErrors.InvalidArgument(
-                    $"checkpoint of task \"{id}\" has media type \"{checkpoint.MediaType}\"; only {CriuCheckpointMediaType} can be restored");
-            throw RpcErrors.Unimplemented($"restoring task \"{id}\" from a checkpoint is not implemented yet");
-        }
+        // Judged before anything is made: a bad checkpoint leaves no bundle and no shim.
+        var checkpoint = request.Checkpoint;
+        if (checkpoint is not null)
+            checkpoints.RequireRestorable(checkpoint, id);
 
         using var held = await locks.AcquireAsync(@namespace, id, cancellationToken).ConfigureAwait(false);
         // A Delete of this id answered before its shim and bundle were gone: let that finish first.
@@ -80,12 +76,17 @@ public sealed class TaskLifecycle(
             Directory.CreateDirectory(layout.RuntimeRoot(@namespace), PrivateDirectory);
             AtomicFile.Write(bundle.ConfigFile, BundleConfig.For(container.Spec.Value.Span, @namespace, id));
             bundle.WriteRuntime(runtime);
+            if (checkpoint is not null)
+                await checkpoints.UnpackForRestoreAsync(checkpoint, bundle, id, cancellationToken).ConfigureAwait(false);
             await crashPoints.ReachedAsync(CrashPoints.BundleWritten, cancellationToken).ConfigureAwait(false);
 
             shim = await shims.StartAsync(@namespace, id, runtime, cancellationToken).ConfigureAwait(false);
             await crashPoints.ReachedAsync(CrashPoints.ShimStarted, cancellationToken).ConfigureAwait(false);
             var stdio = new Stdio { Stdin = request.Stdin, Stdout = request.Stdout, Stderr = request.Stderr, Terminal = request.Terminal };
-            var shimRequest = new ShimCreateRequest { Id = id, Bundle = bundle.Directory, Stdio = stdio };
+            var shimRequest = new ShimCreateRequest
+            {
+                Id = id, Bundle = bundle.Directory, Stdio = stdio, Checkpoint = checkpoint is null ? "" : bundle.RestoreImageDirectory,
+            };
             shimRequest.Rootfs.Add(request.Rootfs);
             var create = shim.CallAsync((c, o) => c.CreateAsync(shimRequest, o), cancellationToken);
             await crashPoints.WhileRuntimeCreatesAsync(Path.Combine(layout.RuntimeRoot(@namespace), id), create).ConfigureAwait(false);
@@ -200,7 +201,7 @@ public sealed class TaskLifecycle(
             known.Seed(execs);
         var pump = new EventPump(shim, initPid, exchange, loggerFactory.CreateLogger<EventPump>(),
             shimLost: () => OnShimLostAsync(task!), ackInterval: options.Timeouts.EventAckInterval,
-            observed: evt => known.Observe(evt, initPid));
+            observed: evt => known.Observe(evt, task!.InitPid));
         var shimLog = new ShimLogFollower(shim.Bundle.ShimLogFile, shim.Namespace, shim.Id,
             loggerFactory.CreateLogger(ShimLogFollower.Category), logFromStart, watch: shimLogWatch);
         task = new LiveTask(initPid, stdio, shim, pump, known) { ShimLog = shimLog };

@@ -19,6 +19,7 @@ namespace Containerd.Daemon.Tasks;
 /// </summary>
 public sealed class TasksService(
     TaskLifecycle lifecycle,
+    TaskCheckpoints checkpoints,
     TaskRegistry registry,
     ContainerStore containers,
     EventExchange exchange,
@@ -146,7 +147,7 @@ public sealed class TasksService(
     public override async Task<ExecutionApi.CheckpointResponse> Checkpoint(ExecutionApi.CheckpointRequest request, ServerCallContext context)
     {
         var task = await FindAsync(context, request.ContainerId).ConfigureAwait(false);
-        throw RpcErrors.Unimplemented($"task \"{task.Id}\": checkpoint is not implemented yet");
+        return await checkpoints.CheckpointAsync(task, request, context.CancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

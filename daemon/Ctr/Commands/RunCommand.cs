@@ -7,6 +7,7 @@ using Task = System.Threading.Tasks.Task;
 using Containerd.Ctr.Client;
 using Containerd.Ctr.Io;
 using Containerd.Shared.Oci;
+using CheckpointMediaTypes = Containerd.Shared.Tasks.CheckpointMediaTypes;
 using Grpc.Core;
 
 namespace Containerd.Ctr.Commands;
@@ -15,7 +16,29 @@ namespace Containerd.Ctr.Commands;
 public static class RunCommand
 {
     private sealed record Settings(
-        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty);
+        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty, string? Checkpoint);
+
+    /// <summary>
+    /// The descriptor a restore sends: the CRIU tar's media type, the digest
+    /// `ctr tasks checkpoint` printed, and its size from the content store.
+    /// When the store cannot say (unknown or malformed digest), size 0, which
+    /// the daemon reads as "unknown": Create then reports the problem itself,
+    /// naming the task.
+    /// </summary>
+    private static async Task<ContentDescriptor?> CheckpointOfAsync(DaemonClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Checkpoint is not { Length: > 0 } digest)
+            return null;
+        long size = 0;
+        try
+        {
+            size = (await client.Content.InfoAsync(new Api.Content.InfoRequest { Digest = digest }, cancellationToken: cancellationToken)).Info.Size;
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
+        {
+        }
+        return new ContentDescriptor { MediaType = CheckpointMediaTypes.CriuTar, Digest = digest, Size = size };
+    }
 
     public static Command Create(GlobalOptions globals)
     {
@@ -33,10 +56,17 @@ public static class RunCommand
             DefaultValueFactory = _ => "linux",
         };
         var rootfs = new Option<string>("--rootfs") { Description = "directory to use as the container's root filesystem", Required = true };
+        var checkpoint = new Option<string>("--checkpoint")
+        {
+            Description = "restore the task from this checkpoint (a digest `ctr tasks checkpoint` printed) instead of starting the command afresh",
+        };
         var id = CommonOptions.Id();
         var commandLine = CommonOptions.CommandLine();
 
-        var command = new Command("run", "run a command in a new container") { remove, detach, tty, env, cwd, runtime, rootfs, id, commandLine };
+        var command = new Command("run", "run a command in a new container")
+        {
+            remove, detach, tty, env, cwd, runtime, rootfs, checkpoint, id, commandLine,
+        };
         CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => RunAsync(client, new Settings(
             parseResult.GetRequiredValue(id),
             parseResult.GetRequiredValue(commandLine),
@@ -46,7 +76,8 @@ public static class RunCommand
             parseResult.GetRequiredValue(rootfs),
             parseResult.GetValue(remove),
             parseResult.GetValue(detach),
-            parseResult.GetValue(tty)), cancellationToken));
+            parseResult.GetValue(tty),
+            parseResult.GetValue(checkpoint)), cancellationToken));
         return command;
     }
 
@@ -69,6 +100,7 @@ public static class RunCommand
             Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec),
         };
         var mount = new Mount { Type = "bind", Source = rootfs, Options = { "rbind", "rw" } };
+        var checkpoint = await CheckpointOfAsync(client, settings, cancellationToken);
 
         using var signals = new SignalForwarder(cancellationToken);
         var aborted = signals.Aborted;
@@ -81,7 +113,7 @@ public static class RunCommand
             {
                 await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
                 containerCreated = true;
-                await CreateDetachedTaskAsync(client, settings, mount, aborted);
+                await CreateDetachedTaskAsync(client, settings, mount, checkpoint, aborted);
                 taskCreated = true;
                 await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
                 finished = true;
@@ -102,6 +134,7 @@ public static class RunCommand
                 Stdout = stdio.Stdout,
                 Stderr = stdio.Stderr,
                 Terminal = settings.Tty,
+                Checkpoint = checkpoint,
             }, cancellationToken: aborted);
             taskCreated = true;
 
@@ -113,7 +146,11 @@ public static class RunCommand
             await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
             signals.ForwardTo(signal => client.Tasks.KillAsync(new KillRequest { ContainerId = settings.Id, Signal = signal }).ResponseAsync);
 
-            var exit = await AttachedProcess.WaitAsync(client, settings.Id, created.Pid, 0, stdio, events, cancellationToken);
+            // A restored task has no process until Start (Create answered pid 0); the restore gave it one.
+            var pid = created.Pid != 0
+                ? created.Pid
+                : (await client.Tasks.InfoAsync(new InfoRequest { ContainerId = settings.Id }, cancellationToken: aborted)).Task.Pid;
+            var exit = await AttachedProcess.WaitAsync(client, settings.Id, pid, 0, stdio, events, cancellationToken);
             var status = exit.Status;
             if (settings.Remove)
             {
@@ -144,9 +181,10 @@ public static class RunCommand
     /// <c>run -d</c>: no stdio, or with <c>-t</c> a terminal whose FIFOs live in a
     /// directory that outlives ctr (for <c>ctr tasks attach</c>); <c>ctr tasks delete</c> removes it.
     /// </summary>
-    private static async Task CreateDetachedTaskAsync(DaemonClient client, Settings settings, Mount mount, CancellationToken cancellationToken)
+    private static async Task CreateDetachedTaskAsync(
+        DaemonClient client, Settings settings, Mount mount, ContentDescriptor? checkpoint, CancellationToken cancellationToken)
     {
-        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount } };
+        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount }, Checkpoint = checkpoint };
         if (!settings.Tty)
         {
             await client.Tasks.CreateAsync(request, cancellationToken: cancellationToken);

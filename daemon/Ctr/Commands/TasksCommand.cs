@@ -26,12 +26,47 @@ public static class TasksCommand
             (client, id, ct) => client.Tasks.ResumeAsync(new ResumeRequest { ContainerId = id }, cancellationToken: ct).ResponseAsync));
         command.Add(Processes(globals));
         command.Add(Delete(globals));
+        command.Add(Checkpoint(globals));
         command.Add(ExecCommand.Create(globals));
         command.Add(AttachCommand.Create(globals));
         return command;
     }
 
     public static string StatusName(Status status) => status.ToString().ToUpperInvariant();
+
+    private static Command Checkpoint(GlobalOptions globals)
+    {
+        var exit = new Option<bool>("--exit") { Description = "stop the task once it is checkpointed" };
+        var tcp = new Option<bool>("--tcp") { Description = "allow established TCP connections" };
+        var unixSockets = new Option<bool>("--unix-sockets") { Description = "allow external unix sockets" };
+        var terminal = new Option<bool>("--terminal") { Description = "allow a terminal (shell job)" };
+        var fileLocks = new Option<bool>("--file-locks") { Description = "checkpoint file locks" };
+        var parent = new Option<string>("--parent") { Description = "digest of an earlier checkpoint to dump incrementally against" };
+        var id = CommonOptions.Id();
+        var command = new Command("checkpoint", "checkpoint a running task into the content store and print its descriptors")
+        {
+            exit, tcp, unixSockets, terminal, fileLocks, parent, id,
+        };
+        CommandAction.Set(command, globals, async (parseResult, client, cancellationToken) =>
+        {
+            var response = await client.Tasks.CheckpointAsync(new CheckpointRequest
+            {
+                ContainerId = parseResult.GetRequiredValue(id),
+                Exit = parseResult.GetValue(exit),
+                AllowTcp = parseResult.GetValue(tcp),
+                AllowUnixSockets = parseResult.GetValue(unixSockets),
+                AllowTerminal = parseResult.GetValue(terminal),
+                FileLocks = parseResult.GetValue(fileLocks),
+                ParentCheckpoint = parseResult.GetValue(parent) ?? "",
+            }, cancellationToken: cancellationToken);
+            var table = new Table("MEDIA TYPE", "DIGEST", "SIZE");
+            foreach (var descriptor in response.Descriptors)
+                table.Add(descriptor.MediaType, descriptor.Digest, descriptor.Size.ToString(CultureInfo.InvariantCulture));
+            table.WriteTo(Console.Out);
+            return 0;
+        });
+        return command;
+    }
 
     private static Command List(GlobalOptions globals)
     {

@@ -50,6 +50,17 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task ResumeAsync() => Record("resume");
 
+    public Task CheckpointAsync(CheckpointOptions options) => Record(options.Exit ? "checkpoint exit" : "checkpoint");
+
+    /// <summary>The pid runc restore "wrote".</summary>
+    public int RestoredPid { get; set; } = 77;
+
+    public async Task<int> RestoreAsync(RestoreOptions options, IRuncStdio? stdio)
+    {
+        await Record("restore");
+        return RestoredPid;
+    }
+
     public Task<List<int>> ProcessIdsAsync() => Task.FromResult(new List<int>());
 
     public Task ForceDeleteAsync() => Record("delete --force");

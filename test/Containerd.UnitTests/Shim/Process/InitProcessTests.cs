@@ -320,6 +320,44 @@ public sealed class InitProcessTests
         Assert.That(process.Stdin, Is.EqualTo("/in"));
     }
 
+    [TestCase("running")]
+    [TestCase("paused")]
+    public async Task A_running_or_paused_init_can_be_checkpointed_and_keeps_its_state(string state)
+    {
+        var init = await InState(state);
+        var before = init.State;
+        _runtime.Calls.Clear();
+        await init.CheckpointAsync(new CheckpointOptions("/img", "/work", false, false, false, false, false, [], null), CancellationToken.None);
+        Assert.That(_runtime.Calls, Is.EqualTo(new[] { "checkpoint" }));
+        Assert.That(init.State, Is.SameAs(before));
+    }
+
+    [TestCase("created")]
+    [TestCase("stopped")]
+    [TestCase("deleted")]
+    public async Task Checkpoint_is_refused_unless_running_or_paused(string state)
+    {
+        var init = await InState(state);
+        _runtime.Calls.Clear();
+        var error = Assert.ThrowsAsync<RpcException>(() =>
+            init.CheckpointAsync(new CheckpointOptions("/img", "/work", true, false, false, false, false, [], null), CancellationToken.None))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(error.Status.Detail, Is.EqualTo($"cannot checkpoint task \"c1\": it is {state}"));
+        Assert.That(_runtime.Calls, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_failed_checkpoint_leaves_the_init_running_with_runcs_words()
+    {
+        var init = await InState("running");
+        _runtime.FailNext = new RuncException("checkpoint", "criu failed: type DUMP errno 0: criu: Error (criu/vdso.c:613): vdso: Failed to fill self vdso symtable", 1);
+        var error = Assert.ThrowsAsync<RpcException>(() =>
+            init.CheckpointAsync(new CheckpointOptions("/img", "/work", true, false, false, false, false, [], null), CancellationToken.None))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(error.Status.Detail, Does.StartWith("cannot checkpoint task \"c1\": criu failed").And.EndWith("Failed to fill self vdso symtable"));
+        Assert.That(init.State, Is.SameAs(InitRunningState.Instance));
+    }
+
     private InitProcess NewInit() => new(_runtime, _observer, NullLogger.Instance, Pid, new Stdio(), null, _reaped.Task);
 
     private async Task<InitProcess> InState(string state)
