@@ -1,8 +1,11 @@
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Content;
 using Containerd.Daemon.Events;
+using Containerd.Daemon.Images;
+using Containerd.Daemon.Images.Distribution;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
+using Containerd.Daemon.Snapshots;
 using Containerd.Daemon.Tasks;
 using Containerd.Daemon.Versioning;
 using Containerd.Http2;
@@ -108,6 +111,7 @@ public static class DaemonHost
             MapServices(app);
             RemoveIngestLeftovers(app, logger);
             await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+            await app.Services.GetRequiredService<ImageStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -117,6 +121,8 @@ public static class DaemonHost
         }
         var recovered = await recovery.ConfigureAwait(false);
         logger.LogInformation("recovered {Count} tasks in {Milliseconds} ms", recovered, recoveryClock.ElapsedMilliseconds);
+
+        await CollectGarbageAsync(app, logger, cancellationToken).ConfigureAwait(false);
 
         var exchange = app.Services.GetRequiredService<EventExchange>();
         app.Lifetime.ApplicationStopping.Register(exchange.CloseAll);
@@ -184,6 +190,23 @@ public static class DaemonHost
         }
     }
 
+    /// <summary>
+    /// Snapshots a crash left without an owner: an unpack that died before its
+    /// commit, a container whose record went while the daemon was down. Before
+    /// serving, so nothing is using them; a failure only costs space.
+    /// </summary>
+    private static async Task CollectGarbageAsync(WebApplication app, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.Services.GetRequiredService<ImageGc>().CollectAsync([], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            logger.LogWarning("start-up garbage collection failed: {Error}", e.Message);
+        }
+    }
+
     private static bool FileTypeIsSocket(string path) => Native.FileType.IsSocket(path);
 
     private static WebApplication Build(DaemonOptions options)
@@ -242,6 +265,12 @@ public static class DaemonHost
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
         builder.Services.AddSingleton(new ContentStore(options.ContentRoot));
         builder.Services.AddSingleton<IContentStore>(services => services.GetRequiredService<ContentStore>());
+        builder.Services.AddSingleton(new ImageStore(options.MetadataDatabase));
+        builder.Services.AddSingleton<ImageResolver>();
+        builder.Services.AddSingleton<GcGate>();
+        builder.Services.AddSingleton<ImageGc>();
+        builder.Services.AddSingleton<ContainerSnapshots>();
+        // WIRING-PENDING
         builder.Services.AddHostedService<MetadataFileWatch>();
         builder.Services.AddSingleton<ContainerLocks>();
         builder.Services.AddSingleton<EventExchange>(services => new EventExchange(
@@ -269,6 +298,8 @@ public static class DaemonHost
         app.MapGrpcService<ContainersService>();
         app.MapGrpcService<VersionService>();
         app.MapGrpcService<ContentService>();
+        app.MapGrpcService<ImagesService>();
+        app.MapGrpcService<PullService>();
         // Generic gRPC tools (grpc_health_probe, grpcurl) can probe and discover the daemon.
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

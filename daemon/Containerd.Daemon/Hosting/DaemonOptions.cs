@@ -36,4 +36,7 @@ public sealed record DaemonOptions(
 
     /// <summary>The content store: <c>blobs/sha256/</c> and <c>ingest/</c>.</summary>
     public string ContentRoot => Path.Combine(Root, "content");
+
+    /// <summary>The overlay snapshotter's directory (committed layers and containers' writable layers).</summary>
+    public string SnapshotsRoot => Path.Combine(Root, "snapshots");
 }

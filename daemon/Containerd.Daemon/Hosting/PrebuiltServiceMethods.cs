@@ -17,7 +17,7 @@ namespace Containerd.Daemon.Hosting;
 /// every method through a generic virtual call Native AOT cannot see ahead: the
 /// run-time type loader then built each method's generic code at start-up, more
 /// than half of the daemon's start-up CPU. The daemon's own services
-/// (Tasks, Containers, Version, Content) are listed method by method with their types
+/// (Tasks, Containers, Version, Content, Images, Pull) are listed method by method with their types
 /// spelled out, so the compiler builds all of it ahead; the per-call service
 /// instance is called, as before. Health and reflection, whose service types are
 /// internal to their packages, are bound through their generated <c>BindService</c>
@@ -35,7 +35,8 @@ internal static class PrebuiltServiceMethods
         DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods;
 
     private static readonly Type[] Prebuilt =
-        [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService), typeof(Content.ContentService)];
+        [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService), typeof(Content.ContentService),
+         typeof(Images.ImagesService), typeof(Images.PullService)];
 
     /// <summary>Replaces the reflection-based method provider; call after AddGrpc.</summary>
     /// <remarks>
@@ -51,6 +52,10 @@ internal static class PrebuiltServiceMethods
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Version.Version.VersionBase))]
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Content.Content))]
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Content.Content.ContentBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Images))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Images.ImagesBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Pull))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Pull.PullBase))]
     public static void Register(IServiceCollection services)
     {
         services.RemoveAll(typeof(IServiceMethodProvider<>));
@@ -58,6 +63,8 @@ internal static class PrebuiltServiceMethods
         services.AddSingleton<IServiceMethodProvider<Containers.ContainersService>, ContainersMethods>();
         services.AddSingleton<IServiceMethodProvider<Versioning.VersionService>, VersionMethods>();
         services.AddSingleton<IServiceMethodProvider<Content.ContentService>, ContentMethods>();
+        services.AddSingleton<IServiceMethodProvider<Images.ImagesService>, ImagesMethods>();
+        services.AddSingleton<IServiceMethodProvider<Images.PullService>, PullMethods>();
         // Health and reflection (types internal to their packages) through the open generic.
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(Provider<>));
     }
@@ -140,6 +147,32 @@ internal static class PrebuiltServiceMethods
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Versioning.VersionService> context)
         {
             Unary<Versioning.VersionService, global::Google.Protobuf.WellKnownTypes.Empty, global::Containerd.Api.Version.VersionResponse>(context, Service, "Version", global::Google.Protobuf.WellKnownTypes.Empty.Parser, global::Containerd.Api.Version.VersionResponse.Parser, (s, r, c) => s.Version(r, c));
+        }
+    }
+
+    /// <summary>containerd.services.images.v1.Images, method by method.</summary>
+    private sealed class ImagesMethods : IServiceMethodProvider<Images.ImagesService>
+    {
+        private const string Service = "containerd.services.images.v1.Images";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Images.ImagesService> context)
+        {
+            Unary<Images.ImagesService, global::Containerd.Api.Images.GetImageRequest, global::Containerd.Api.Images.GetImageResponse>(context, Service, "Get", global::Containerd.Api.Images.GetImageRequest.Parser, global::Containerd.Api.Images.GetImageResponse.Parser, (s, r, c) => s.Get(r, c));
+            Unary<Images.ImagesService, global::Containerd.Api.Images.ListImagesRequest, global::Containerd.Api.Images.ListImagesResponse>(context, Service, "List", global::Containerd.Api.Images.ListImagesRequest.Parser, global::Containerd.Api.Images.ListImagesResponse.Parser, (s, r, c) => s.List(r, c));
+            Unary<Images.ImagesService, global::Containerd.Api.Images.CreateImageRequest, global::Containerd.Api.Images.CreateImageResponse>(context, Service, "Create", global::Containerd.Api.Images.CreateImageRequest.Parser, global::Containerd.Api.Images.CreateImageResponse.Parser, (s, r, c) => s.Create(r, c));
+            Unary<Images.ImagesService, global::Containerd.Api.Images.UpdateImageRequest, global::Containerd.Api.Images.UpdateImageResponse>(context, Service, "Update", global::Containerd.Api.Images.UpdateImageRequest.Parser, global::Containerd.Api.Images.UpdateImageResponse.Parser, (s, r, c) => s.Update(r, c));
+            Unary<Images.ImagesService, global::Containerd.Api.Images.DeleteImageRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Delete", global::Containerd.Api.Images.DeleteImageRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Delete(r, c));
+        }
+    }
+
+    /// <summary>containerd.services.images.v1.Pull (this daemon's own), method by method.</summary>
+    private sealed class PullMethods : IServiceMethodProvider<Images.PullService>
+    {
+        private const string Service = "containerd.services.images.v1.Pull";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Images.PullService> context)
+        {
+            ServerStreaming<Images.PullService, global::Containerd.Api.Images.PullRequest, global::Containerd.Api.Images.PullProgress>(context, Service, "Pull", global::Containerd.Api.Images.PullRequest.Parser, global::Containerd.Api.Images.PullProgress.Parser, (s, r, w, c) => s.Pull(r, w, c));
         }
     }
 

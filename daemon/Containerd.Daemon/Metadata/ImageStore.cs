@@ -1,5 +1,5 @@
 using Containerd.Api.Images;
-using Containerd.Api.Types;
+using ContentDescriptor = Containerd.Api.Types.ContentDescriptor;
 using Microsoft.Data.Sqlite;
 
 namespace Containerd.Daemon.Metadata;

@@ -37,6 +37,8 @@ public sealed class PrebuiltServiceMethodsTests
             Containerd.Api.Containers.Containers.Descriptor,
             Containerd.Api.Version.Version.Descriptor,
             Containerd.Api.Content.Content.Descriptor,
+            Containerd.Api.Images.Images.Descriptor,
+            Containerd.Api.Images.Pull.Descriptor,
             Grpc.Health.V1.Health.Descriptor,
             Grpc.Reflection.V1Alpha.ServerReflection.Descriptor,
             Grpc.Reflection.V1.ServerReflection.Descriptor,
@@ -60,6 +62,10 @@ public sealed class PrebuiltServiceMethodsTests
                 Is.All.EqualTo(typeof(VersionService)));
             Assert.That(mapped.Where(m => m.Method.ServiceName == "containerd.services.content.v1.Content").Select(m => m.ServiceType),
                 Is.All.EqualTo(typeof(ContentService)));
+            Assert.That(mapped.Where(m => m.Method.ServiceName == "containerd.services.images.v1.Images").Select(m => m.ServiceType),
+                Is.All.EqualTo(typeof(Containerd.Daemon.Images.ImagesService)));
+            Assert.That(mapped.Where(m => m.Method.ServiceName == "containerd.services.images.v1.Pull").Select(m => m.ServiceType),
+                Is.All.EqualTo(typeof(Containerd.Daemon.Images.PullService)));
         });
     }
 }
