@@ -1,4 +1,5 @@
 using Containerd.Daemon.Hosting;
+using Containerd.Daemon.Images;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Tasks;
 using Google.Protobuf.WellKnownTypes;
@@ -13,6 +14,7 @@ public sealed class ContainersService(
     ContainerStore store,
     ContainerLocks locks,
     TaskRegistry tasks,
+    ContainerSnapshots snapshots,
     ILogger<ContainersService> logger) : ContainersApi.Containers.ContainersBase
 {
     public override async Task<ContainersApi.GetContainerResponse> Get(ContainersApi.GetContainerRequest request, ServerCallContext context)
@@ -45,7 +47,12 @@ public sealed class ContainersService(
         var now = Timestamp.FromDateTime(DateTime.UtcNow);
         record.CreatedAt = now;
         record.UpdatedAt = now;
-        if (!await store.TryInsertAsync(@namespace, record, context.CancellationToken).ConfigureAwait(false))
+        // A container from an image gets its snapshot before its record, and loses it if the record fails.
+        var inserted = ContainerSnapshots.Wants(record)
+            ? await snapshots.PrepareAsync(@namespace, record,
+                () => store.TryInsertAsync(@namespace, record, context.CancellationToken), context.CancellationToken).ConfigureAwait(false)
+            : await store.TryInsertAsync(@namespace, record, context.CancellationToken).ConfigureAwait(false);
+        if (!inserted)
             throw RpcErrors.AlreadyExists($"container \"{id}\" already exists in namespace \"{@namespace}\"");
         logger.LogInformation("container created {Namespace} {ContainerId}", @namespace, id);
         return new ContainersApi.CreateContainerResponse { Container = record };
@@ -79,8 +86,12 @@ public sealed class ContainersService(
         if (tasks.Contains(@namespace, id))
             throw RpcErrors.FailedPrecondition(
                 $"container \"{id}\" in namespace \"{@namespace}\" has a task; delete the task first");
-        if (!await store.DeleteAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false))
+        var existing = await store.GetAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false);
+        if (existing is null || !await store.DeleteAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false))
             throw RpcErrors.ContainerNotFound(@namespace, id);
+        // The record is gone, so its snapshot has no owner: remove it now (start-up GC catches a crash in between).
+        if (ContainerSnapshots.Wants(existing))
+            await snapshots.RemoveAsync(@namespace, id, CancellationToken.None).ConfigureAwait(false);
         logger.LogInformation("container deleted {Namespace} {ContainerId}", @namespace, id);
         return new Empty();
     }

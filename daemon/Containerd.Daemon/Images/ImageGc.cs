@@ -1,3 +1,4 @@
+using Containerd.Shared.Images;
 using Containerd.Daemon.Content;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Snapshots;

@@ -1,4 +1,5 @@
 using Containerd.Daemon.Content;
+using Containerd.Shared.Images;
 
 namespace Containerd.Daemon.Images;
 
@@ -10,29 +11,8 @@ public sealed class ImageResolver(IContentStore content)
 
     /// <exception cref="ContentNotFoundException">A blob on the way is not in the store.</exception>
     /// <exception cref="ImageFormatException">A document is malformed, or no manifest matches the platform.</exception>
-    public async Task<ResolvedImage> ResolveAsync(BlobRef target, ImagePlatform platform, CancellationToken cancellationToken)
-    {
-        var manifest = target;
-        if (ImageMediaTypes.IsIndex(target.MediaType))
-        {
-            var entries = ImageJson.IndexManifests(await ReadAsync(target.Digest, cancellationToken).ConfigureAwait(false));
-            // An entry without a platform fits any (single-image indexes written by hand often omit it).
-            var chosen = entries.Where(e => platform.Matches(e.Os, e.Architecture, e.Variant)).Select(e => e.Manifest).FirstOrDefault()
-                ?? entries.Where(e => e.Os.Length == 0 && e.Architecture.Length == 0).Select(e => e.Manifest).FirstOrDefault();
-            manifest = chosen ?? throw new ImageFormatException($"index {target.Digest} has no manifest for {platform}");
-        }
-        else if (!ImageMediaTypes.IsManifest(target.MediaType))
-        {
-            throw new ImageFormatException($"image target {target.Digest} has media type \"{target.MediaType}\", neither a manifest nor an index");
-        }
-
-        var (config, layers) = ImageJson.Manifest(await ReadAsync(manifest.Digest, cancellationToken).ConfigureAwait(false));
-        var configJson = await ReadAsync(config.Digest, cancellationToken).ConfigureAwait(false);
-        var diffIds = ImageJson.DiffIds(configJson);
-        if (diffIds.Count != layers.Count)
-            throw new ImageFormatException($"image config {config.Digest} lists {diffIds.Count} diff ids for {layers.Count} layers");
-        return new ResolvedImage(target, manifest, config, layers, diffIds, configJson);
-    }
+    public Task<ResolvedImage> ResolveAsync(BlobRef target, ImagePlatform platform, CancellationToken cancellationToken) =>
+        ImageWalk.ResolveAsync(target, platform, ReadAsync, cancellationToken);
 
     /// <summary>The blobs a blob names: an index its manifests, a manifest its config and layers; nothing for anything else or an absent blob.</summary>
     public async Task<IReadOnlyList<BlobRef>> ChildrenAsync(BlobRef blob, CancellationToken cancellationToken)

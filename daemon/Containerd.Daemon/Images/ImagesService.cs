@@ -1,3 +1,4 @@
+using Containerd.Shared.Images;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Metadata;
 using Google.Protobuf.WellKnownTypes;

@@ -1,3 +1,4 @@
+using Containerd.Shared.Images;
 using System.Threading.Channels;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Images.Distribution;

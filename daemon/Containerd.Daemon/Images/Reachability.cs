@@ -1,3 +1,4 @@
+using Containerd.Shared.Images;
 using Containerd.Daemon.Snapshots;
 
 namespace Containerd.Daemon.Images;

@@ -2,6 +2,7 @@ using Containerd.Api.Shim;
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Hosting;
+using Containerd.Daemon.Images;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Bundles;
@@ -37,7 +38,8 @@ public sealed class TaskLifecycle(
     ShimLogWatch shimLogWatch,
     TaskCheckpoints checkpoints,
     ILoggerFactory loggerFactory,
-    DaemonOptions options)
+    DaemonOptions options,
+    ContainerSnapshots snapshots)
 {
     private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -87,7 +89,11 @@ public sealed class TaskLifecycle(
             {
                 Id = id, Bundle = bundle.Directory, Stdio = stdio, Checkpoint = checkpoint is null ? "" : bundle.RestoreImageDirectory,
             };
-            shimRequest.Rootfs.Add(request.Rootfs);
+            // A container made from an image has its rootfs in its snapshot; explicit mounts still win.
+            if (request.Rootfs.Count == 0 && ContainerSnapshots.Wants(container))
+                shimRequest.Rootfs.Add(snapshots.Mounts(@namespace, id));
+            else
+                shimRequest.Rootfs.Add(request.Rootfs);
             var create = shim.CallAsync((c, o) => c.CreateAsync(shimRequest, o), cancellationToken);
             await crashPoints.WhileRuntimeCreatesAsync(Path.Combine(layout.RuntimeRoot(@namespace), id), create).ConfigureAwait(false);
             var created = await create.ConfigureAwait(false);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Containerd.Daemon.Images;
+namespace Containerd.Shared.Images;
 
 /// <summary>
 /// Reads what the daemon needs from an index, a manifest and an image config

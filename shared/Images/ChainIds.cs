@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Containerd.Daemon.Images;
+namespace Containerd.Shared.Images;
 
 /// <summary>
 /// OCI chain ids: the name of the snapshot holding layers 0..n applied in order.

@@ -1,4 +1,4 @@
-namespace Containerd.Daemon.Images;
+namespace Containerd.Shared.Images;
 
 /// <summary>A descriptor as the image walk needs it: what the blob is, its digest and size.</summary>
 public sealed record BlobRef(string MediaType, string Digest, long Size)

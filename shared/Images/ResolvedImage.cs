@@ -1,4 +1,4 @@
-namespace Containerd.Daemon.Images;
+namespace Containerd.Shared.Images;
 
 /// <summary>An image record's target followed to one platform's manifest, config and layers (all in the content store).</summary>
 public sealed record ResolvedImage(

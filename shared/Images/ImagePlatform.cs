@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using CpuArchitecture = System.Runtime.InteropServices.Architecture;
 
-namespace Containerd.Daemon.Images;
+namespace Containerd.Shared.Images;
 
 /// <summary>An OCI platform (os/architecture[/variant]) and how an index entry is matched to it.</summary>
 public sealed record ImagePlatform(string Os, string Architecture, string Variant)

@@ -1,4 +1,4 @@
-namespace Containerd.Daemon.Images;
+namespace Containerd.Shared.Images;
 
 /// <summary>The manifest, index and layer media types an image walk tells apart (OCI and docker v2 schema 2).</summary>
 public static class ImageMediaTypes
