@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using Containerd.Daemon.Content;
+using Microsoft.Extensions.Logging;
+using Descriptor = Containerd.Api.Types.ContentDescriptor;
+
+namespace Containerd.Daemon.Images.Distribution;
+
+/// <summary>
+/// Pulls an image into the content store: resolves the reference to an index or
+/// manifest, picks the platform's manifest, then downloads config and layers in
+/// parallel (bounded). Every blob goes through <see cref="IContentStore.WriteAsync"/>
+/// with its expected digest and size, so nothing unverified becomes visible; blobs
+/// the store already holds are not fetched again, which is how an interrupted pull
+/// resumes.
+/// </summary>
+public sealed class ImagePuller(IContentStore store, RegistryHosts hosts, RegistryHttpClients clients, ILogger<ImagePuller> logger) : IImagePuller
+{
+    // An index may point at an index (nested multi-platform images); deeper is a loop or abuse.
+    private const int MaxIndexDepth = 4;
+
+    public async Task<PulledImage> PullAsync(string reference, PullOptions options, CancellationToken cancellationToken)
+    {
+        var image = ImageReference.Parse(reference);
+        var platform = options.Platform is { } text ? PlatformSpec.Parse(text) : PlatformSpec.Current;
+        var session = new RegistrySession(image, hosts.Resolve(image.Registry, options.PlainHttp), clients, options.Credentials, logger);
+        var started = Stopwatch.GetTimestamp();
+        logger.LogInformation("pulling {Image} for {Platform} from {Endpoints}", image, platform, string.Join(", ", session.Endpoints));
+
+        // The target: by digest it may already be in the store (no registry round trip needed to resume).
+        var target = await FetchManifestAsync(session, image.ManifestReference, image.Digest, null, cancellationToken).ConfigureAwait(false);
+        var manifest = target;
+        for (var depth = 0; DistributionMediaTypes.IsIndex(manifest.MediaType); depth++)
+        {
+            var where = $"index {manifest.Digest} of {image}";
+            if (depth >= MaxIndexDepth)
+                throw new RegistryException(RegistryErrorKind.InvalidManifest, $"{where}: indexes nested deeper than {MaxIndexDepth}");
+            var entries = ManifestParser.ParseIndex(manifest.Body, where);
+            var chosen = ManifestParser.SelectPlatform(entries, platform)
+                ?? throw new RegistryException(RegistryErrorKind.NotFound,
+                    $"{image}: no manifest for platform {platform} in {where} (it has: {Platforms(entries)})");
+            manifest = await FetchManifestAsync(session, chosen.Digest!, chosen.Digest, chosen.Size, cancellationToken).ConfigureAwait(false);
+        }
+
+        var manifestWhere = $"manifest {manifest.Digest} of {image}";
+        var (config, layers) = ManifestParser.ParseManifest(manifest.Body, manifestWhere);
+        await DownloadBlobsAsync(session, [config, .. layers], options, cancellationToken).ConfigureAwait(false);
+
+        byte[] configBytes;
+        var configStream = store.OpenRead(config.Digest);
+        await using (configStream.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            await configStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            configBytes = buffer.ToArray();
+        }
+        var diffIds = ManifestParser.ParseDiffIds(configBytes, $"config {config.Digest} of {image}");
+        if (diffIds.Count != layers.Count)
+            throw new RegistryException(RegistryErrorKind.InvalidManifest,
+                $"{manifestWhere}: {layers.Count} layers but the config lists {diffIds.Count} diff ids");
+
+        logger.LogInformation("pulled {Image}: manifest {Manifest}, {Layers} layers, {Bytes} bytes in {Elapsed} ms",
+            image, manifest.Digest, layers.Count, config.Size + layers.Sum(l => l.Size), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return new PulledImage(image.ToString(), target.Descriptor, manifest.Descriptor, config, layers, diffIds);
+    }
+
+    /// <summary>
+    /// A manifest or index, stored in the content store. By digest, the store's copy is used
+    /// when present (it was verified when written); a tag always asks the registry, since a tag moves.
+    /// </summary>
+    private async Task<FetchedManifest> FetchManifestAsync(RegistrySession session, string reference, string? digest, long? size, CancellationToken cancellationToken)
+    {
+        if (digest is not null && store.Info(digest) is { } info && (size is null || info.Size == size) && info.Size <= RegistrySession.MaxManifestBytes)
+        {
+            var stream = store.OpenRead(digest);
+            await using (stream.ConfigureAwait(false))
+            {
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+                var body = buffer.ToArray();
+                var where = $"manifest {digest} of {session.Reference} (content store)";
+                logger.LogDebug("{What}: already in the content store", where);
+                return new FetchedManifest(ManifestParser.MediaTypeOf(body, null, where), digest, body);
+            }
+        }
+        var fetched = await session.FetchManifestAsync(reference, digest, size, cancellationToken).ConfigureAwait(false);
+        using var content = new MemoryStream(fetched.Body, writable: false);
+        await store.WriteAsync(content, fetched.Digest, fetched.Body.Length, cancellationToken).ConfigureAwait(false);
+        return fetched;
+    }
+
+    private async Task DownloadBlobsAsync(RegistrySession session, IReadOnlyList<Descriptor> blobs, PullOptions options, CancellationToken cancellationToken)
+    {
+        using var limit = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentDownloads));
+        // One failure cancels the others: a pull that cannot finish should not keep downloading.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var unique = blobs.DistinctBy(b => b.Digest).ToList();
+        foreach (var blob in unique)
+            options.Progress?.Report(new PullProgress(blob.Digest, blob.MediaType, 0, blob.Size, PullPhase.Waiting));
+        var downloads = unique.Select(async blob =>
+        {
+            await limit.WaitAsync(failed.Token).ConfigureAwait(false);
+            try
+            {
+                await DownloadBlobAsync(session, blob, options.Progress, failed.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                await failed.CancelAsync().ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                limit.Release();
+            }
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(downloads).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // WhenAll surfaces the first task's exception, which may be a sibling's cancellation: report the cause.
+            throw downloads.Where(d => d.IsFaulted).Select(d => d.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException)
+                ?? new RegistryException(RegistryErrorKind.Unavailable, $"{session.Reference}: download cancelled");
+        }
+    }
+
+    private async Task DownloadBlobAsync(RegistrySession session, Descriptor blob, IProgress<PullProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (store.Info(blob.Digest) is { } existing && existing.Size == blob.Size)
+        {
+            progress?.Report(new PullProgress(blob.Digest, blob.MediaType, blob.Size, blob.Size, PullPhase.Exists));
+            return;
+        }
+        var where = $"blob {blob.Digest} of {session.Reference.Registry}/{session.Reference.Repository}";
+        progress?.Report(new PullProgress(blob.Digest, blob.MediaType, 0, blob.Size, PullPhase.Downloading));
+        using var response = await session.OpenBlobAsync(blob.Digest, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var download = new BlobDownloadStream(body, blob.Digest, blob.MediaType, blob.Size, progress, where);
+        await using (download.ConfigureAwait(false))
+        {
+            try
+            {
+                await store.WriteAsync(download, blob.Digest, blob.Size, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ContentDigestMismatchException e)
+            {
+                throw new RegistryException(RegistryErrorKind.DigestMismatch, $"{where}: {e.Message}", innerException: e);
+            }
+        }
+        logger.LogDebug("{What}: {Bytes} bytes stored", where, blob.Size);
+        progress?.Report(new PullProgress(blob.Digest, blob.MediaType, blob.Size, blob.Size, PullPhase.Done));
+    }
+
+    private static string Platforms(IReadOnlyList<OciDescriptorJson> entries) =>
+        string.Join(", ", entries.Select(e => e.Platform is { } p
+            ? $"{p.Os}/{p.Architecture}{(string.IsNullOrEmpty(p.Variant) ? "" : "/" + p.Variant)}"
+            : "(no platform)"));
+}
