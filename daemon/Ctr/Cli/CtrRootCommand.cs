@@ -20,6 +20,7 @@ public static class CtrRootCommand
         root.Add(EventsCommand.Create(globals));
         root.Add(VersionCommand.Create(globals));
         root.Add(ContentCommand.Create(globals));
+        root.Add(ImagesCommand.Create(globals));
         return root;
     }
 }

@@ -3,6 +3,8 @@ using Containerd.Shared.Identifiers;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using ContentClient = Containerd.Api.Content.Content.ContentClient;
+using ImagesClient = Containerd.Api.Images.Images.ImagesClient;
+using PullClient = Containerd.Api.Images.Pull.PullClient;
 using ContainersClient = Containerd.Api.Containers.Containers.ContainersClient;
 using TasksClient = Containerd.Api.Execution.Tasks.TasksClient;
 using VersionClient = Containerd.Api.Version.Version.VersionClient;
@@ -31,6 +33,8 @@ public sealed class DaemonClient : IDisposable
         Containers = new ContainersClient(invoker);
         Version = new VersionClient(invoker);
         Content = new ContentClient(invoker);
+        Images = new ImagesClient(invoker);
+        Pull = new PullClient(invoker);
     }
 
     public string Address { get; }
@@ -44,6 +48,10 @@ public sealed class DaemonClient : IDisposable
     public VersionClient Version { get; }
 
     public ContentClient Content { get; }
+
+    public ImagesClient Images { get; }
+
+    public PullClient Pull { get; }
 
     public void Dispose() => _channel.Dispose();
 }
