@@ -30,8 +30,8 @@ public sealed class ContainerSnapshots(
     GcGate gate,
     ILogger<ContainerSnapshots> logger)
 {
-    public const string SnapshotterLabel = "containerd.io/snapshotter";
-    public const string Overlay = "overlayfs";
+    public const string SnapshotterLabel = ContainerRootfs.SnapshotterLabel;
+    public const string Overlay = ContainerRootfs.Overlay;
 
     /// <summary>Container snapshots' keys start so; ':' never occurs in a namespace or id, so the key is unambiguous.</summary>
     public const string KeyPrefix = "container:";

@@ -6,17 +6,28 @@ using Containerd.Ctr.Cli;
 using Task = System.Threading.Tasks.Task;
 using Containerd.Ctr.Client;
 using Containerd.Ctr.Io;
+using System.Text.Json.Nodes;
+using Containerd.Api.Images;
+using Containerd.Shared.Images;
 using Containerd.Shared.Oci;
 using CheckpointMediaTypes = Containerd.Shared.Tasks.CheckpointMediaTypes;
 using Grpc.Core;
 
 namespace Containerd.Ctr.Commands;
 
-/// <summary><c>ctr run</c>: creates a container record and its task from a rootfs directory, and runs it.</summary>
+/// <summary>
+/// <c>ctr run</c>: creates a container record and its task, and runs it. Two
+/// forms, as containerd's ctr: <c>ctr run [flags] IMAGE ID [CMD...]</c> (the
+/// process from the image's config, the rootfs an overlay snapshot of the
+/// image the daemon prepares) and <c>ctr run --rootfs DIR ID CMD...</c> (a
+/// host directory bind-mounted as the rootfs). <c>--rootfs</c> decides which:
+/// with it the first word is the ID, without it the IMAGE.
+/// </summary>
 public static class RunCommand
 {
     private sealed record Settings(
-        string Id, string[] Args, string[] Env, string Cwd, string Runtime, string Rootfs, bool Remove, bool Detach, bool Tty, string? Checkpoint);
+        string Id, string[] Args, string[] Env, string? Cwd, string Runtime, string? Rootfs, string? Image, bool Remove, bool Detach, bool Tty,
+        string? Checkpoint, string? User);
 
     /// <summary>
     /// The descriptor a restore sends: the CRIU tar's media type, the digest
@@ -55,30 +66,131 @@ public static class RunCommand
             Description = "runtime name stored on the container (linux = the default runc)",
             DefaultValueFactory = _ => "linux",
         };
-        var rootfs = new Option<string>("--rootfs") { Description = "directory to use as the container's root filesystem", Required = true };
+        var rootfs = new Option<string>("--rootfs")
+        {
+            Description = "directory to use as the container's root filesystem (then the first argument is the ID, not an IMAGE)",
+        };
+        var user = new Option<string>("--user")
+        {
+            Description = "run as UID[:GID] instead of the image's user (numeric ids; names are not resolved)",
+        };
         var checkpoint = new Option<string>("--checkpoint")
         {
             Description = "restore the task from this checkpoint (a digest `ctr tasks checkpoint` printed) instead of starting the command afresh",
         };
-        var id = CommonOptions.Id();
-        var commandLine = CommonOptions.CommandLine();
-
-        var command = new Command("run", "run a command in a new container")
+        var target = new Argument<string>("image|id") { Description = "IMAGE (as `ctr images list` names it), or with --rootfs the container ID" };
+        var commandLine = new Argument<string[]>(TrailingArguments.CommandLineArgument)
         {
-            remove, detach, tty, env, cwd, runtime, rootfs, checkpoint, id, commandLine,
+            Description = "with an IMAGE: ID, then optionally the command and its arguments (replacing the image's cmd); "
+                + "with --rootfs: the command and its arguments",
+            Arity = ArgumentArity.ZeroOrMore,
         };
-        CommandAction.Set(command, globals, (parseResult, client, cancellationToken) => RunAsync(client, new Settings(
-            parseResult.GetRequiredValue(id),
-            parseResult.GetRequiredValue(commandLine),
-            parseResult.GetValue(env) ?? [],
-            parseResult.GetValue(cwd) ?? "/",
-            parseResult.GetValue(runtime) ?? "linux",
-            parseResult.GetRequiredValue(rootfs),
-            parseResult.GetValue(remove),
-            parseResult.GetValue(detach),
-            parseResult.GetValue(tty),
-            parseResult.GetValue(checkpoint)), cancellationToken));
+
+        var command = new Command("run", "run a command in a new container: run [flags] IMAGE ID [CMD...] or run --rootfs DIR [flags] ID CMD...")
+        {
+            remove, detach, tty, env, cwd, runtime, rootfs, user, checkpoint, target, commandLine,
+        };
+        CommandAction.Set(command, globals, (parseResult, client, cancellationToken) =>
+        {
+            var first = parseResult.GetRequiredValue(target);
+            var rest = parseResult.GetValue(commandLine) ?? [];
+            var directory = parseResult.GetValue(rootfs);
+            string id;
+            string? image = null;
+            if (directory is not null)
+            {
+                id = first;
+                if (rest.Length == 0)
+                    throw new CtrException("run --rootfs DIR ID CMD...: a command is required (there is no image config to take it from)");
+            }
+            else
+            {
+                image = first;
+                if (rest.Length == 0)
+                    throw new CtrException("run IMAGE ID [CMD...]: the container ID is missing (or give --rootfs DIR to run a directory)");
+                id = rest[0];
+                rest = rest[1..];
+            }
+            // An explicit --cwd wins over the image's working directory; the default does not.
+            var explicitCwd = parseResult.GetResult(cwd) is { Implicit: false } ? parseResult.GetValue(cwd) : null;
+            return RunAsync(client, new Settings(
+                id,
+                rest,
+                parseResult.GetValue(env) ?? [],
+                image is null ? explicitCwd ?? "/" : explicitCwd,
+                parseResult.GetValue(runtime) ?? "linux",
+                directory,
+                image,
+                parseResult.GetValue(remove),
+                parseResult.GetValue(detach),
+                parseResult.GetValue(tty),
+                parseResult.GetValue(checkpoint),
+                parseResult.GetValue(user)), cancellationToken);
+        });
         return command;
+    }
+
+    /// <summary>The container record (and, for a --rootfs run, the bind mount of the directory).</summary>
+    private static async Task<(Container Container, Mount? Mount)> ContainerOfAsync(DaemonClient client, Settings settings, CancellationToken cancellationToken)
+    {
+        JsonObject spec;
+        Mount? mount = null;
+        var container = new Container { Id = settings.Id, Runtime = settings.Runtime };
+        if (settings.Rootfs is not null)
+        {
+            var rootfs = Path.GetFullPath(settings.Rootfs);
+            if (!Directory.Exists(rootfs))
+                throw new CtrException($"rootfs {rootfs} is not a directory");
+            spec = RuntimeSpec.Create(settings.Id, settings.Args, settings.Env, settings.Cwd ?? "/");
+            if (settings.User is not null)
+                SetUser(spec, settings.User);
+            mount = new Mount { Type = "bind", Source = rootfs, Options = { "rbind", "rw" } };
+        }
+        else
+        {
+            Image image;
+            try
+            {
+                image = await ImagesCommand.GetAsync(client, settings.Image!, cancellationToken);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+                throw new CtrException($"image \"{settings.Image}\" not found: pull it first (`ctr images pull`) and give its name as `ctr images list` shows it");
+            }
+            var resolved = await ImagesCommand.ResolveAsync(client, image, ImagePlatform.Current, cancellationToken);
+            ImageProcess process;
+            try
+            {
+                process = ImageProcess.From(resolved.ConfigJson, settings.Args, settings.Env, settings.Cwd, settings.User);
+            }
+            catch (FormatException e)
+            {
+                throw new CtrException($"image {image.Name}: {e.Message}");
+            }
+            spec = RuntimeSpec.Create(settings.Id, process.Args, [], process.Cwd);
+            // The image's env with --env merged over it, PATH included: not the default PATH before it.
+            spec["process"]!["env"] = ProcessSpec.Strings(process.Env);
+            spec["process"]!["user"] = new JsonObject { ["uid"] = process.Uid, ["gid"] = process.Gid };
+            container.Image = image.Name;
+            container.Labels[ContainerRootfs.SnapshotterLabel] = ContainerRootfs.Overlay;
+        }
+        if (settings.Tty)
+            spec["process"]!["terminal"] = true;
+        container.Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec);
+        return (container, mount);
+    }
+
+    private static void SetUser(JsonObject spec, string user)
+    {
+        try
+        {
+            var (uid, gid) = ImageProcess.ParseUser(user);
+            spec["process"]!["user"] = new JsonObject { ["uid"] = uid, ["gid"] = gid };
+        }
+        catch (FormatException e)
+        {
+            throw new CtrException(e.Message);
+        }
     }
 
     private static async Task<int> RunAsync(DaemonClient client, Settings settings, CancellationToken cancellationToken)
@@ -86,20 +198,9 @@ public static class RunCommand
         if (settings.Remove && settings.Detach)
             throw new CtrException("--rm and --detach cannot be used together");
         CommonOptions.CheckEnvironment(settings.Env);
-        var rootfs = Path.GetFullPath(settings.Rootfs);
-        if (!Directory.Exists(rootfs))
-            throw new CtrException($"rootfs {rootfs} is not a directory");
-
-        var spec = RuntimeSpec.Create(settings.Id, settings.Args, settings.Env, settings.Cwd);
-        if (settings.Tty)
-            spec["process"]!["terminal"] = true;
-        var container = new Container
-        {
-            Id = settings.Id,
-            Runtime = settings.Runtime,
-            Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec),
-        };
-        var mount = new Mount { Type = "bind", Source = rootfs, Options = { "rbind", "rw" } };
+        var (container, mount) = await ContainerOfAsync(client, settings, cancellationToken);
+        // None for an image's container: the daemon mounts its snapshot.
+        Mount[] mounts = mount is null ? [] : [mount];
         var checkpoint = await CheckpointOfAsync(client, settings, cancellationToken);
 
         using var signals = new SignalForwarder(cancellationToken);
@@ -113,7 +214,7 @@ public static class RunCommand
             {
                 await client.Containers.CreateAsync(new CreateContainerRequest { Container = container }, cancellationToken: aborted);
                 containerCreated = true;
-                await CreateDetachedTaskAsync(client, settings, mount, checkpoint, aborted);
+                await CreateDetachedTaskAsync(client, settings, mounts, checkpoint, aborted);
                 taskCreated = true;
                 await client.Tasks.StartAsync(new StartRequest { ContainerId = settings.Id }, cancellationToken: aborted);
                 finished = true;
@@ -129,7 +230,7 @@ public static class RunCommand
             var created = await client.Tasks.CreateAsync(new CreateRequest
             {
                 ContainerId = settings.Id,
-                Rootfs = { mount },
+                Rootfs = { mounts },
                 Stdin = stdio.Stdin,
                 Stdout = stdio.Stdout,
                 Stderr = stdio.Stderr,
@@ -182,9 +283,9 @@ public static class RunCommand
     /// directory that outlives ctr (for <c>ctr tasks attach</c>); <c>ctr tasks delete</c> removes it.
     /// </summary>
     private static async Task CreateDetachedTaskAsync(
-        DaemonClient client, Settings settings, Mount mount, ContentDescriptor? checkpoint, CancellationToken cancellationToken)
+        DaemonClient client, Settings settings, Mount[] mounts, ContentDescriptor? checkpoint, CancellationToken cancellationToken)
     {
-        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mount }, Checkpoint = checkpoint };
+        var request = new CreateRequest { ContainerId = settings.Id, Rootfs = { mounts }, Checkpoint = checkpoint };
         if (!settings.Tty)
         {
             await client.Tasks.CreateAsync(request, cancellationToken: cancellationToken);
