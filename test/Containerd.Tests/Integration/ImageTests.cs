@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using Containerd.Tests.Support;
+
+namespace Containerd.Tests.Integration;
+
+/// <summary>
+/// Images end to end through ctr, against the local registries of <see cref="TestImages"/>:
+/// pull (plain lines: ctr's stdout is not a terminal here), list, run, remove, and
+/// nothing left behind; the hostile layer refused without touching the host; a
+/// missing tag is NotFound; basic auth with --user.
+/// </summary>
+[TestFixture]
+public sealed class ImageTests : DaemonFixture
+{
+    private TestImages _images = null!;
+
+    [OneTimeSetUp]
+    public async Task BuildImagesAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        _images = await TestImages.GetAsync(timeout.Token);
+    }
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo(TestPaths.Ctr) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])["--address", Daemon.Address, "--namespace", Client.Namespace, .. args])
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private async Task PullAsync(string reference, params string[] extra)
+    {
+        var (code, stdout, stderr) = await CtrAsync(["images", "pull", "--plain-http", .. extra, reference]);
+        Assert.That(code, Is.EqualTo(0), $"pull {reference}: {stdout}{stderr}\n--- daemon log ---\n{Tail(Daemon.Log)}");
+    }
+
+    private string ContentBlobs => Path.Combine(Daemon.RootDir, "content", "blobs", "sha256");
+
+    private string SnapshotDirectories => Path.Combine(Daemon.RootDir, "snapshots", "snapshots");
+
+    /// <summary>No blob, no snapshot directory, no mount: what a removed image must leave.</summary>
+    private void AssertNothingStays(string after)
+    {
+        var blobs = Directory.Exists(ContentBlobs) ? Directory.GetFiles(ContentBlobs) : [];
+        var snapshots = Directory.Exists(SnapshotDirectories) ? Directory.GetFileSystemEntries(SnapshotDirectories) : [];
+        Assert.Multiple(() =>
+        {
+            Assert.That(blobs, Is.Empty, $"content blobs after {after}");
+            Assert.That(snapshots, Is.Empty, $"snapshot directories after {after}");
+            Assert.That(Leaks.MountsUnder(Daemon.Dir), Is.Empty, $"mounts after {after}");
+        });
+    }
+
+    [Test]
+    public async Task Pull_list_run_and_remove_leave_nothing_behind()
+    {
+        var reference = _images.Busybox.Reference(_images.Plain);
+        var (code, stdout, stderr) = await CtrAsync("images", "pull", "--plain-http", reference);
+        Assert.That(code, Is.EqualTo(0), stdout + stderr);
+        Assert.Multiple(() =>
+        {
+            // Not a terminal: plain lines, one per finished blob, no cursor movement.
+            Assert.That(stdout, Does.Not.Contain("\x1b["));
+            Assert.That(stdout, Does.Contain($"layer {_images.Busybox.Layers[0].Digest}: done"));
+            Assert.That(stdout, Does.Contain($"{reference}: {_images.Busybox.ManifestDigest}"));
+        });
+
+        var (listCode, list, _) = await CtrAsync("images", "list");
+        Assert.That(listCode, Is.EqualTo(0));
+        var row = list.Split('\n').Single(l => l.StartsWith(reference + " ", StringComparison.Ordinal));
+        Assert.That(row, Does.Contain(_images.Busybox.ManifestDigest).And.Contain("linux/"));
+
+        var (runCode, runOut, runErr) = await CtrAsync("run", "--rm", reference, "img-echo", "echo", "hi");
+        Assert.That((runCode, runOut, runErr), Is.EqualTo((0, "hi\n", "")), Tail(Daemon.Log));
+
+        // The image's workdir when --cwd is not given.
+        var (pwdCode, pwdOut, _) = await CtrAsync("run", "--rm", reference, "img-pwd", "pwd");
+        var workdir = _images.Busybox.Config!.WorkingDir is { Length: > 0 } w ? w : "/";
+        Assert.That((pwdCode, pwdOut), Is.EqualTo((0, workdir + "\n")));
+
+        var (removeCode, removed, removeErr) = await CtrAsync("images", "remove", reference);
+        Assert.That((removeCode, removed, removeErr), Is.EqualTo((0, reference + "\n", "")));
+        var (_, after, _) = await CtrAsync("images", "list", "-q");
+        Assert.That(after, Is.Empty);
+        AssertNothingStays("remove");
+    }
+
+    [Test]
+    public async Task The_layered_image_runs_with_its_whiteout_applied()
+    {
+        var reference = _images.Layered.Reference(_images.Plain);
+        await PullAsync(reference);
+        var (code, stdout, stderr) = await CtrAsync("run", "--rm", reference, "img-layers", "sh", "-c",
+            $"test ! -e {LayeredImage.Deleted} && test -e {LayeredImage.Kept} && id -u && echo ok");
+        Assert.That((code, stdout, stderr), Is.EqualTo((0, "1000\nok\n", "")), Tail(Daemon.Log));
+        await CtrAsync("images", "remove", reference);
+        AssertNothingStays("remove");
+    }
+
+    [Test]
+    public async Task A_hostile_layer_is_refused_and_the_host_is_untouched()
+    {
+        var reference = _images.Hostile.Reference(_images.Plain);
+        var (code, stdout, stderr) = await CtrAsync("images", "pull", "--plain-http", reference);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1), stdout);
+            Assert.That(stderr, Does.Contain("cannot be unpacked").And.Contain("(InvalidArgument)"));
+            Assert.That(File.Exists("/abs-file"), Is.False);
+            Assert.That(File.Exists("/owned-by-layer"), Is.False);
+            Assert.That(Directory.EnumerateFiles(Daemon.Dir, "escape-file", SearchOption.AllDirectories), Is.Empty);
+        });
+        var (_, list, _) = await CtrAsync("images", "list", "-q");
+        Assert.That(list, Is.Empty, "a pull that cannot be unpacked keeps no image");
+        AssertNothingStays("the refused pull");
+    }
+
+    [Test]
+    public async Task An_unknown_tag_is_not_found()
+    {
+        var (code, _, stderr) = await CtrAsync("images", "pull", "--plain-http", _images.Plain.Reference("busybox:no-such-tag"));
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stderr, Does.Contain("(NotFound)").And.Contain("no-such-tag"));
+    }
+
+    [Test]
+    public async Task Basic_auth_takes_user_and_password()
+    {
+        var reference = _images.Busybox.Reference(_images.Auth);
+        var (code, _, stderr) = await CtrAsync("images", "pull", "--plain-http", reference);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stderr, Does.Contain("(Unauthenticated)"));
+
+        await PullAsync(reference, "--user", _images.Auth.Credentials!);
+        await CtrAsync("images", "remove", reference);
+        AssertNothingStays("remove");
+    }
+}
