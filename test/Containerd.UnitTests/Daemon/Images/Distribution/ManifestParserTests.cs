@@ -21,7 +21,7 @@ public sealed class ManifestParserTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(ManifestParser.MediaTypeOf(Json($$"""{"mediaType":"{{DistributionMediaTypes.DockerManifest}}","config":{}}"""), "application/json", "m"),
+            Assert.That(ManifestParser.MediaTypeOf(Json($$"""{"mediaType":"{{DistributionMediaTypes.DockerManifest}}","config":{} }"""), "application/json", "m"),
                 Is.EqualTo(DistributionMediaTypes.DockerManifest));
             Assert.That(ManifestParser.MediaTypeOf(Json("""{"schemaVersion":2,"manifests":[]}"""), DistributionMediaTypes.DockerManifestList + "; charset=utf-8", "m"),
                 Is.EqualTo(DistributionMediaTypes.DockerManifestList));
@@ -133,7 +133,7 @@ public sealed class ManifestParserTests
     [Test]
     public void Diff_ids_come_from_rootfs_and_must_be_digests()
     {
-        Assert.That(ManifestParser.ParseDiffIds(Json($$"""{"rootfs":{"type":"layers","diff_ids":["{{D1}}","{{D2}}"]}}"""), "c"), Is.EqualTo(new[] { D1, D2 }));
+        Assert.That(ManifestParser.ParseDiffIds(Json($$"""{"rootfs":{"type":"layers","diff_ids":["{{D1}}","{{D2}}"]} }"""), "c"), Is.EqualTo(new[] { D1, D2 }));
         Assert.That(Assert.Throws<RegistryException>(() => ManifestParser.ParseDiffIds(Json("""{"rootfs":{"diff_ids":["x"]}}"""), "c"))!.Kind,
             Is.EqualTo(RegistryErrorKind.InvalidManifest));
         Assert.That(Assert.Throws<RegistryException>(() => ManifestParser.ParseDiffIds(Json("""{"os":"linux"}"""), "c"))!.Message, Does.Contain("diff_ids"));

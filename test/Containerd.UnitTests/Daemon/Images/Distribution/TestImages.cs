@@ -26,7 +26,7 @@ internal static class TestImages
         }
         var config = Encoding.UTF8.GetBytes($$"""
             {"architecture":"{{architecture}}","os":"linux","config":{"Cmd":["sh"]},
-             "rootfs":{"type":"layers","diff_ids":[{{string.Join(",", diffIds.Select(d => $"\"{d}\""))}}]}}
+             "rootfs":{"type":"layers","diff_ids":[{{string.Join(",", diffIds.Select(d => $"\"{d}\""))}}]} }
             """);
         var configDigest = registry.AddBlob(config);
         var manifestType = docker ? DistributionMediaTypes.DockerManifest : DistributionMediaTypes.OciManifest;
@@ -48,7 +48,7 @@ internal static class TestImages
         {
             var parts = e.Platform.Split('/');
             var variant = parts.Length > 2 ? $$""","variant":"{{parts[2]}}" """ : "";
-            return $$"""{"mediaType":"{{manifestType}}","digest":"{{e.Image.ManifestDigest}}","size":{{e.Image.Manifest.Length}},"platform":{"os":"{{parts[0]}}","architecture":"{{parts[1]}}"{{variant}}}}""";
+            return $$"""{"mediaType":"{{manifestType}}","digest":"{{e.Image.ManifestDigest}}","size":{{e.Image.Manifest.Length}},"platform":{"os":"{{parts[0]}}","architecture":"{{parts[1]}}"{{variant}} } }""";
         });
         var indexType = docker ? DistributionMediaTypes.DockerManifestList : DistributionMediaTypes.OciIndex;
         return Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{indexType}}","manifests":[{{string.Join(",", items)}}]}""");
