@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what running containers and the tests need from Debian's packages,
 # only when missing: runc and a static busybox for the rootfs; with --test also
-# Go and grpc-go, systemd-analyze and tmux.
+# Go and grpc-go, systemd-analyze, tmux, and a registry with skopeo, umoci,
+# htpasswd and openssl for the pull tests.
 set -euo pipefail
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
@@ -17,6 +18,13 @@ if [ "${1:-}" = --test ]; then
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
   # The interactive tests (ctr run -t, tasks attach) type into a real terminal: a tmux pane.
   command -v tmux >/dev/null 2>&1 || need+=(tmux)
+  # The pull tests run a real registry (plain, basic auth, self-signed TLS) on 127.0.0.1 and
+  # build and push their images offline: bcrypt htpasswd files, a certificate, umoci layouts.
+  command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+  command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+  command -v umoci >/dev/null 2>&1 || need+=(umoci)
+  command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

@@ -1,0 +1,84 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+
+namespace Containerd.Tests.Support;
+
+/// <summary>
+/// Layers written entry by entry, for what umoci never produces: hostile paths and an opaque
+/// directory. Every entry has a fixed time and owner, and ustar has no pax atime/ctime, so the digests do not change between runs.
+/// </summary>
+public static class TestImagesLayers
+{
+    private static readonly DateTimeOffset Epoch = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// The hostile layer, in this order: a file "../../escape-file", a file "/abs-file", a symlink
+    /// "evil" -> "/", a file "evil/owned-by-layer" (through that symlink), and a hard link
+    /// "hostile-hardlink" to "/etc/hostname". A safe unpack keeps every one of them inside the rootfs
+    /// (or refuses the layer); nothing may appear on the host.
+    /// </summary>
+    public static byte[] HostileTar() => Tar(writer =>
+    {
+        File(writer, "../../escape-file", "escaped\n");
+        File(writer, "/abs-file", "absolute\n");
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.SymbolicLink, "evil") { LinkName = "/", ModificationTime = Epoch, Mode = Octal("777") });
+        File(writer, "evil/owned-by-layer", "through the symlink\n");
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.HardLink, "hostile-hardlink") { LinkName = "/etc/hostname", ModificationTime = Epoch, Mode = Octal("644") });
+    });
+
+    /// <summary>The lower opaque layer: opq/old1, opq/old2 and opq/sub/deep, all hidden by the upper one.</summary>
+    public static byte[] OpaqueLowerTar() => Tar(writer =>
+    {
+        Directory(writer, "opq/");
+        File(writer, "opq/old1", "old1\n");
+        File(writer, "opq/old2", "old2\n");
+        Directory(writer, "opq/sub/");
+        File(writer, "opq/sub/deep", "deep\n");
+    });
+
+    /// <summary>The upper opaque layer: opq/ with the opaque marker opq/.wh..wh..opq and one new file opq/new.</summary>
+    public static byte[] OpaqueUpperTar() => Tar(writer =>
+    {
+        Directory(writer, "opq/");
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, "opq/.wh..wh..opq") { ModificationTime = Epoch, Mode = 0 });
+        File(writer, "opq/new", "new\n");
+    });
+
+    public static byte[] Gzip(byte[] tar)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(tar);
+        return output.ToArray();
+    }
+
+    public static byte[] Gunzip(byte[] gzipped)
+    {
+        using var input = new GZipStream(new MemoryStream(gzipped), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        input.CopyTo(output);
+        return output.ToArray();
+    }
+
+    private static byte[] Tar(Action<TarWriter> write)
+    {
+        using var output = new MemoryStream();
+        using (var writer = new TarWriter(output, TarEntryFormat.Ustar, leaveOpen: true))
+            write(writer);
+        return output.ToArray();
+    }
+
+    private static void File(TarWriter writer, string name, string content) =>
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name)
+        {
+            ModificationTime = Epoch,
+            Mode = Octal("644"),
+            DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)),
+        });
+
+    private static void Directory(TarWriter writer, string name) =>
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.Directory, name) { ModificationTime = Epoch, Mode = Octal("755") });
+
+    private static UnixFileMode Octal(string bits) => (UnixFileMode)Convert.ToInt32(bits, 8);
+}
