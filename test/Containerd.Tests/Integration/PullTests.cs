@@ -116,8 +116,9 @@ public sealed class PullTests
         var anonymous = Assert.ThrowsAsync<RegistryException>(() => Puller().PullAsync(image.Reference(_images.Auth), Plain, cancellationToken));
         var wrong = Assert.ThrowsAsync<RegistryException>(() =>
             Puller().PullAsync(image.Reference(_images.Auth), Plain with { Credentials = new(TestRegistry.Username, "wrong") }, cancellationToken));
-        Assert.That(anonymous!.Kind, Is.EqualTo(RegistryErrorKind.Unauthorized), anonymous.Message);
-        Assert.That(wrong!.Kind, Is.EqualTo(RegistryErrorKind.Unauthorized), wrong.Message);
+        TestContext.Progress.WriteLine($"anonymous: {anonymous!.Message}\nwrong password: {wrong!.Message}");
+        Assert.That(anonymous.Kind, Is.EqualTo(RegistryErrorKind.Unauthorized), anonymous.Message);
+        Assert.That(wrong.Kind, Is.EqualTo(RegistryErrorKind.Unauthorized), wrong.Message);
 
         var pulled = await Puller().PullAsync(image.Reference(_images.Auth),
             Plain with { Credentials = new(TestRegistry.Username, TestRegistry.Password) }, cancellationToken);
@@ -130,7 +131,8 @@ public sealed class PullTests
         var image = _images.Busybox;
         var registry = _images.Tls;
         var untrusted = Assert.ThrowsAsync<RegistryException>(() => Puller().PullAsync(image.Reference(registry), new PullOptions(), cancellationToken));
-        Assert.That(untrusted!.Kind, Is.EqualTo(RegistryErrorKind.Tls), untrusted.Message);
+        TestContext.Progress.WriteLine($"untrusted: {untrusted!.Message}");
+        Assert.That(untrusted.Kind, Is.EqualTo(RegistryErrorKind.Tls), untrusted.Message);
         Assert.That(untrusted.Message, Does.Contain(registry.Host));
 
         var pulled = await Puller(registry, $"ca = \"{registry.CertificatePath}\"").PullAsync(image.Reference(registry), new PullOptions(), cancellationToken);
@@ -146,11 +148,12 @@ public sealed class PullTests
     {
         var tag = Assert.ThrowsAsync<RegistryException>(() => Puller().PullAsync(_images.Plain.Reference("busybox:no-such-tag"), Plain, cancellationToken));
         var repository = Assert.ThrowsAsync<RegistryException>(() => Puller().PullAsync(_images.Plain.Reference("no/such/repo:latest"), Plain, cancellationToken));
+        TestContext.Progress.WriteLine($"tag: {tag!.Message}\nrepository: {repository!.Message}");
         Assert.Multiple(() =>
         {
-            Assert.That(tag!.Kind, Is.EqualTo(RegistryErrorKind.NotFound), tag.Message);
+            Assert.That(tag.Kind, Is.EqualTo(RegistryErrorKind.NotFound), tag.Message);
             Assert.That(tag.Message, Does.Contain("busybox:no-such-tag").And.Contain("404"));
-            Assert.That(repository!.Kind, Is.EqualTo(RegistryErrorKind.NotFound), repository.Message);
+            Assert.That(repository.Kind, Is.EqualTo(RegistryErrorKind.NotFound), repository.Message);
         });
     }
 
