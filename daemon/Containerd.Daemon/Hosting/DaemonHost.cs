@@ -1,7 +1,6 @@
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Content;
 using Containerd.Daemon.Events;
-using Containerd.Daemon.Images.Distribution;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
 using Containerd.Daemon.Tasks;
@@ -243,9 +242,6 @@ public static class DaemonHost
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
         builder.Services.AddSingleton(new ContentStore(options.ContentRoot));
         builder.Services.AddSingleton<IContentStore>(services => services.GetRequiredService<ContentStore>());
-        builder.Services.AddSingleton(new RegistryHosts(options.RegistryConfigPath));
-        builder.Services.AddSingleton<RegistryHttpClients>();
-        builder.Services.AddSingleton<IImagePuller, ImagePuller>();
         builder.Services.AddHostedService<MetadataFileWatch>();
         builder.Services.AddSingleton<ContainerLocks>();
         builder.Services.AddSingleton<EventExchange>(services => new EventExchange(
