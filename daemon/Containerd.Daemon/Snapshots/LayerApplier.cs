@@ -335,6 +335,8 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
                 string prefix = string.Join('/', parts[..(i + 1)]);
                 if (errno == FileAt.ENOENT && missingOk)
                     return -1;
+                if (errno == FileAt.ENOENT)
+                    throw new InvalidDataException($"layer entry '{entryName}': '{prefix}' does not exist in the layer");
                 if (errno is FileAt.ELOOP or FileAt.ENOTDIR)
                     throw new InvalidDataException($"layer entry '{entryName}': '{prefix}' is a symlink or not a directory; entries are never created through a symlink");
                 throw new InvalidDataException($"layer entry '{entryName}': cannot open '{prefix}': {Marshal.GetPInvokeErrorMessage(errno)}");
