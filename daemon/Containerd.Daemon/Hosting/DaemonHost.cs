@@ -3,6 +3,7 @@ using Containerd.Daemon.Content;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
+using Containerd.Daemon.Snapshots;
 using Containerd.Daemon.Tasks;
 using Containerd.Daemon.Versioning;
 using Containerd.Http2;
@@ -242,6 +243,9 @@ public static class DaemonHost
         builder.Services.AddSingleton(new ContainerStore(options.MetadataDatabase));
         builder.Services.AddSingleton(new ContentStore(options.ContentRoot));
         builder.Services.AddSingleton<IContentStore>(services => services.GetRequiredService<ContentStore>());
+        builder.Services.AddSingleton<ISnapshotter>(_ => new OverlaySnapshotter(options.OverlaySnapshotsRoot));
+        builder.Services.AddSingleton<ILayerApplier>(_ => new LayerApplier(WhiteoutStyle.Overlay));
+        builder.Services.AddSingleton<IUnpacker, Unpacker>();
         builder.Services.AddHostedService<MetadataFileWatch>();
         builder.Services.AddSingleton<ContainerLocks>();
         builder.Services.AddSingleton<EventExchange>(services => new EventExchange(

@@ -36,4 +36,7 @@ public sealed record DaemonOptions(
 
     /// <summary>The content store: <c>blobs/sha256/</c> and <c>ingest/</c>.</summary>
     public string ContentRoot => Path.Combine(Root, "content");
+
+    /// <summary>The overlay snapshotter: <c>metadata.db</c> and <c>snapshots/ID/{fs,work}</c>.</summary>
+    public string OverlaySnapshotsRoot => Path.Combine(Root, "snapshots", "overlayfs");
 }
