@@ -178,6 +178,25 @@ public sealed class LayerApplierTests
     }
 
     [Test]
+    public async Task A_file_or_directory_over_a_planted_symlink_replaces_the_link_and_never_writes_through_it()
+    {
+        string passwd = File.ReadAllText("/etc/passwd");
+        string[] before = Outside();
+
+        await ApplyAsync(
+            new LayerTar().Symlink("f", "/etc/passwd").File("f", "replaced").Symlink("d", "../../../canary").Dir("d/").File("d/keep", "inside").Tar(),
+            Tar,
+            _target);
+
+        Assert.That(File.ReadAllText(Path.Combine(_target, "f")), Is.EqualTo("replaced"));
+        Assert.That(new FileInfo(Path.Combine(_target, "f")).LinkTarget, Is.Null);
+        Assert.That(File.ReadAllText(Path.Combine(_target, "d/keep")), Is.EqualTo("inside"));
+        Assert.That(new DirectoryInfo(Path.Combine(_target, "d")).LinkTarget, Is.Null);
+        Assert.That(File.ReadAllText("/etc/passwd"), Is.EqualTo(passwd));
+        Assert.That(Outside(), Is.EqualTo(before));
+    }
+
+    [Test]
     public async Task A_hard_link_to_a_symlink_links_the_symlink_itself()
     {
         await ApplyAsync(new LayerTar().Symlink("l", "/etc/passwd").HardLink("h", "l").Tar(), Tar, _target);
