@@ -8,6 +8,7 @@ namespace Containerd.Daemon.Config;
 public static class ConfigKeys
 {
     public const string TimeoutsTable = "timeouts";
+    public const string RegistryTable = "registry";
 
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
@@ -44,10 +45,14 @@ public static class ConfigKeys
             t => t.EventDrain, (t, d) => t with { EventDrain = d }),
         Timeout("host_shutdown", "How long the daemon's own graceful stop (open calls and streams) may take on SIGTERM.",
             t => t.HostShutdown, (t, d) => t with { HostShutdown = d }),
+
+        new($"{RegistryTable}.config_path",
+            "Directory of per-registry REGISTRY/hosts.toml files (containerd's format: server, [host.\"URL\"] mirrors, skip_verify, ca); read at each pull, may be absent.",
+            c => TomlLiteral.String(c.RegistryConfigPath), (c, v) => c with { RegistryConfigPath = v.AbsolutePath() }),
     ];
 
     /// <summary>Tables the file may open; any other <c>[name]</c> is an error.</summary>
-    public static IReadOnlyList<string> Tables { get; } = [TimeoutsTable];
+    public static IReadOnlyList<string> Tables { get; } = [TimeoutsTable, RegistryTable];
 
     public static ConfigKey? Find(string name) => All.FirstOrDefault(k => k.Name == name);
 

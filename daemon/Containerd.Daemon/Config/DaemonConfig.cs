@@ -11,6 +11,7 @@ namespace Containerd.Daemon.Config;
 /// <param name="Shim">The shim binary; empty means containerd-shim beside the daemon, else on PATH.</param>
 /// <param name="LogLevel">debug, info, warning or error.</param>
 /// <param name="Timeouts">The <c>[timeouts]</c> table.</param>
+/// <param name="RegistryConfigPath">The <c>[registry]</c> table's <c>config_path</c>: a directory of <c>REGISTRY/hosts.toml</c> files (may be absent).</param>
 public sealed record DaemonConfig(
     string Address,
     string Root,
@@ -18,7 +19,8 @@ public sealed record DaemonConfig(
     string Runtime,
     string Shim,
     string LogLevel,
-    DaemonTimeouts Timeouts)
+    DaemonTimeouts Timeouts,
+    string RegistryConfigPath)
 {
     // Defaults differ from a real containerd's (/run/containerd, /var/lib/containerd)
     // so both can run on one host.
@@ -33,5 +35,6 @@ public sealed record DaemonConfig(
         Runtime: "runc",
         Shim: "",
         LogLevel: "info",
-        Timeouts: DaemonTimeouts.Default);
+        Timeouts: DaemonTimeouts.Default,
+        RegistryConfigPath: "/etc/containerd-cs/certs.d");
 }

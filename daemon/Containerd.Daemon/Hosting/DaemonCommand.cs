@@ -82,6 +82,7 @@ public static class DaemonCommand
                 HoldAt: Environment.GetEnvironmentVariable(CrashPoints.HoldEnvironmentVariable) is { Length: > 0 } hold ? hold : null)
             {
                 Timeouts = settings.Timeouts,
+                RegistryConfigPath = settings.RegistryConfigPath,
                 ConfigFile = File.Exists(configPath) ? configPath : null,
             };
             if (options.CrashAt is { } crashAt && !CrashPoints.All.Contains(crashAt))

@@ -270,11 +270,10 @@ public static class DaemonHost
         builder.Services.AddSingleton<GcGate>();
         builder.Services.AddSingleton<ImageGc>();
         builder.Services.AddSingleton<ContainerSnapshots>();
-        builder.Services.AddSingleton<ISnapshotter>(new OverlaySnapshotter(options.SnapshotsRoot));
+        builder.Services.AddSingleton<ISnapshotter>(new OverlaySnapshotter(options.OverlaySnapshotsRoot));
         builder.Services.AddSingleton<ILayerApplier>(new LayerApplier());
         builder.Services.AddSingleton<IUnpacker, Unpacker>();
-        // No registry.config_path key yet: every registry is reached at its own address (see RegistryHosts).
-        builder.Services.AddSingleton(new RegistryHosts(configDirectory: null));
+        builder.Services.AddSingleton(new RegistryHosts(options.RegistryConfigPath));
         builder.Services.AddSingleton<RegistryHttpClients>();
         builder.Services.AddSingleton<IImagePuller, ImagePuller>();
         builder.Services.AddHostedService<MetadataFileWatch>();

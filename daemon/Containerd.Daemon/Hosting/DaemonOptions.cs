@@ -29,6 +29,9 @@ public sealed record DaemonOptions(
     /// <summary>The <c>[timeouts]</c> of the configuration file (defaults when there is none).</summary>
     public DaemonTimeouts Timeouts { get; init; } = DaemonTimeouts.Default;
 
+    /// <summary>The directory of per-registry <c>hosts.toml</c> files (<c>registry.config_path</c>).</summary>
+    public string RegistryConfigPath { get; init; } = DaemonConfig.Default.RegistryConfigPath;
+
     /// <summary>The configuration file that was read, or null when the default one is absent.</summary>
     public string? ConfigFile { get; init; }
 
@@ -37,6 +40,6 @@ public sealed record DaemonOptions(
     /// <summary>The content store: <c>blobs/sha256/</c> and <c>ingest/</c>.</summary>
     public string ContentRoot => Path.Combine(Root, "content");
 
-    /// <summary>The overlay snapshotter's directory (committed layers and containers' writable layers).</summary>
-    public string SnapshotsRoot => Path.Combine(Root, "snapshots");
+    /// <summary>The overlay snapshotter: <c>metadata.db</c> and <c>snapshots/ID/{fs,work}</c>.</summary>
+    public string OverlaySnapshotsRoot => Path.Combine(Root, "snapshots", "overlayfs");
 }

@@ -203,15 +203,15 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
                 if (attribute.StartsWith(OverlayXattrPrefix, StringComparison.Ordinal))
                     continue;
 
-                // PAX carries the value as a string; its bytes are what the archiver wrote (latin-1 style for binary values).
-                byte[] bytes = value.All(c => c <= 0xff) && value.Any(c => c >= 0x80) ? Encoding.Latin1.GetBytes(value) : Encoding.UTF8.GetBytes(value);
-                if (FileAt.SetXattr(FileAt.ProcPath(parent, name), attribute, bytes) < 0)
+                // System.Formats.Tar hands PAX values over decoded as UTF-8, so UTF-8 gives back the archived bytes
+                // for text values; a binary value that is not valid UTF-8 (security.capability) cannot round-trip.
+                if (FileAt.SetXattr(FileAt.ProcPath(parent, name), attribute, Encoding.UTF8.GetBytes(value)) < 0)
                     throw Errno($"layer entry '{entryName}': setxattr {attribute}");
             }
         }
 
-        if (entry.EntryType != TarEntryType.Directory)
-            FileAt.SetTimes(parent, name, entry.ModificationTime);
+        if (entry.EntryType != TarEntryType.Directory && FileAt.SetTimes(parent, name, entry.ModificationTime) < 0)
+            throw Errno($"layer entry '{entryName}': set times");
     }
 
     private void ApplyWhiteout(int root, string[] parts, string entryName)
@@ -335,6 +335,8 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
                 string prefix = string.Join('/', parts[..(i + 1)]);
                 if (errno == FileAt.ENOENT && missingOk)
                     return -1;
+                if (errno == FileAt.ENOENT)
+                    throw new InvalidDataException($"layer entry '{entryName}': '{prefix}' does not exist in the layer");
                 if (errno is FileAt.ELOOP or FileAt.ENOTDIR)
                     throw new InvalidDataException($"layer entry '{entryName}': '{prefix}' is a symlink or not a directory; entries are never created through a symlink");
                 throw new InvalidDataException($"layer entry '{entryName}': cannot open '{prefix}': {Marshal.GetPInvokeErrorMessage(errno)}");

@@ -42,7 +42,7 @@ public sealed class ImageTests : DaemonFixture
 
     private string ContentBlobs => Path.Combine(Daemon.RootDir, "content", "blobs", "sha256");
 
-    private string SnapshotDirectories => Path.Combine(Daemon.RootDir, "snapshots", "snapshots");
+    private string SnapshotDirectories => Path.Combine(Daemon.RootDir, "snapshots", "overlayfs", "snapshots");
 
     /// <summary>No blob, no snapshot directory, no mount: what a removed image must leave.</summary>
     private void AssertNothingStays(string after)

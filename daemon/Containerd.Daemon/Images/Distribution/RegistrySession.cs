@@ -98,6 +98,7 @@ public sealed class RegistrySession
             throw new RegistryException(RegistryErrorKind.NotFound, $"{what}: no endpoint of {Reference.Registry} has the \"resolve\" capability for a tag");
         foreach (var endpoint in candidates)
         {
+            RegistryException current;
             try
             {
                 var response = await SendAuthorizedAsync(endpoint, endpoint.Api(path), accept, what, cancellationToken).ConfigureAwait(false);
@@ -105,18 +106,18 @@ public sealed class RegistrySession
                     return (response, endpoint);
                 using (response)
                 {
-                    var failure = await StatusFailureAsync(response, what, endpoint, cancellationToken).ConfigureAwait(false);
-                    if (failure.Kind != RegistryErrorKind.NotFound)
-                        throw failure;
-                    first ??= failure;
+                    current = await StatusFailureAsync(response, what, endpoint, cancellationToken).ConfigureAwait(false);
+                    if (current.Kind != RegistryErrorKind.NotFound)
+                        throw current;
                 }
             }
             catch (RegistryException e) when (e.Kind is RegistryErrorKind.Unavailable && e.StatusCode is null && !cancellationToken.IsCancellationRequested)
             {
-                first ??= e;
+                current = e;
             }
+            first ??= current;
             if (candidates.Count > 1)
-                _logger.LogInformation("{What}: endpoint {Endpoint} failed ({Error}), trying the next", what, endpoint, first!.Message);
+                _logger.LogInformation("{What}: endpoint {Endpoint} failed ({Error}), trying the next", what, endpoint, current.Message);
         }
         throw first!;
     }

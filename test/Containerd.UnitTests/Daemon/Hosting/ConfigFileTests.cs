@@ -37,7 +37,8 @@ public sealed class ConfigFileTests
             Timeouts: new DaemonTimeouts(
                 TimeSpan.FromMilliseconds(1500), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(7),
                 TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(9), TimeSpan.FromHours(1), TimeSpan.FromMilliseconds(250),
-                TimeSpan.FromSeconds(11), TimeSpan.FromSeconds(12)));
+                TimeSpan.FromSeconds(11), TimeSpan.FromSeconds(12)),
+            RegistryConfigPath: "/srv/certs.d");
         Assert.That(ConfigFile.Parse(ConfigFile.Render(custom), Source), Is.EqualTo(custom));
     }
 
