@@ -15,6 +15,7 @@ public sealed class ContainersService(
     ContainerLocks locks,
     TaskRegistry tasks,
     ContainerSnapshots snapshots,
+    ImageGc gc,
     ILogger<ContainersService> logger) : ContainersApi.Containers.ContainersBase
 {
     public override async Task<ContainersApi.GetContainerResponse> Get(ContainersApi.GetContainerRequest request, ServerCallContext context)
@@ -91,7 +92,10 @@ public sealed class ContainersService(
             throw RpcErrors.ContainerNotFound(@namespace, id);
         // The record is gone, so its snapshot has no owner: remove it now (start-up GC catches a crash in between).
         if (ContainerSnapshots.Wants(existing))
+        {
             await snapshots.RemoveAsync(@namespace, id, CancellationToken.None).ConfigureAwait(false);
+            gc.CollectSoon();
+        }
         logger.LogInformation("container deleted {Namespace} {ContainerId}", @namespace, id);
         return new Empty();
     }

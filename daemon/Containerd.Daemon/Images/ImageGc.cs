@@ -37,6 +37,23 @@ public sealed class ImageGc(
     public Task<(int Blobs, int Snapshots)> CollectAsync(IReadOnlyCollection<string> contentCandidates, CancellationToken cancellationToken) =>
         gate.ExclusiveAsync(() => CollectCoreAsync(contentCandidates, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// A collection of snapshots in the background: after a container's snapshot went,
+    /// the image layers below it may have lost their last owner (the image was removed
+    /// while the container lived). Not awaited: the caller must not wait behind a pull's lease.
+    /// </summary>
+    public void CollectSoon() => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await CollectAsync([], CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("gc after a container delete failed: {Error}", e.Message);
+        }
+    });
+
     private async Task<(int Blobs, int Snapshots)> CollectCoreAsync(IReadOnlyCollection<string> contentCandidates, CancellationToken cancellationToken)
     {
         var roots = (await images.ListAllAsync(cancellationToken).ConfigureAwait(false)).Select(i => BlobRef.FromApi(i.Target));

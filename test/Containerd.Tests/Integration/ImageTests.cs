@@ -92,6 +92,29 @@ public sealed class ImageTests : DaemonFixture
     }
 
     [Test]
+    public async Task A_container_keeps_its_snapshot_through_image_removal_and_a_restart()
+    {
+        var reference = _images.Busybox.Reference(_images.Plain);
+        await PullAsync(reference);
+        var (runCode, _, runErr) = await CtrAsync("run", "-d", reference, "img-bg", "sh", "-c", "echo kept > /written; sleep 300");
+        Assert.That(runCode, Is.EqualTo(0), runErr);
+        // The container's layers are in use: removing the image takes its record and blobs, not the snapshots.
+        Assert.That((await CtrAsync("images", "remove", reference)).ExitCode, Is.EqualTo(0));
+        await Daemon.RestartAsync(); // start-up GC runs before serving
+        var (execCode, execOut, execErr) = await CtrAsync("tasks", "exec", "img-bg", "cat", "/written");
+        Assert.That((execCode, execOut), Is.EqualTo((0, "kept\n")), execErr + Tail(Daemon.Log));
+
+        await CtrAsync("tasks", "kill", "--signal", "9", "img-bg");
+        for (var i = 0; i < 100 && (await CtrAsync("tasks", "delete", "img-bg")).ExitCode != 0; i++)
+            await Task.Delay(100);
+        Assert.That((await CtrAsync("containers", "delete", "img-bg")).ExitCode, Is.EqualTo(0));
+        // The layers' last owner is gone: the collection after the delete runs in the background.
+        for (var i = 0; i < 50 && Directory.Exists(SnapshotDirectories) && Directory.GetFileSystemEntries(SnapshotDirectories).Length > 0; i++)
+            await Task.Delay(100);
+        AssertNothingStays("the container's delete");
+    }
+
+    [Test]
     public async Task The_layered_image_runs_with_its_whiteout_applied()
     {
         var reference = _images.Layered.Reference(_images.Plain);
