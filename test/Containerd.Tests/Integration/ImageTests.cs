@@ -115,6 +115,30 @@ public sealed class ImageTests : DaemonFixture
     }
 
     [Test]
+    public async Task A_multi_platform_index_lists_its_platforms_and_inspects_as_this_machine_s()
+    {
+        var reference = _images.Multiarch.Reference(_images.Plain);
+        await PullAsync(reference);
+        var (_, list, _) = await CtrAsync("images", "list");
+        var row = list.Split('\n').Single(l => l.StartsWith(reference + " ", StringComparison.Ordinal));
+        Assert.That(row, Does.Contain("linux/amd64,linux/arm64").And.Contain("image.index"));
+
+        var (code, inspect, stderr) = await CtrAsync("images", "inspect", reference);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(inspect);
+        var root = json.RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("target").GetProperty("digest").GetString(), Is.EqualTo(_images.Multiarch.ManifestDigest));
+            Assert.That(root.GetProperty("manifest").GetProperty("digest").GetString(), Is.EqualTo(_images.Busybox.ManifestDigest));
+            Assert.That(root.GetProperty("platform").GetString(), Is.EqualTo("linux/amd64"));
+            Assert.That(root.GetProperty("diffIds")[0].GetString(), Is.EqualTo(_images.Busybox.Layers[0].DiffId));
+        });
+        await CtrAsync("images", "remove", reference);
+        AssertNothingStays("remove");
+    }
+
+    [Test]
     public async Task The_layered_image_runs_with_its_whiteout_applied()
     {
         var reference = _images.Layered.Reference(_images.Plain);
