@@ -201,8 +201,9 @@ public static class DaemonHost
         {
             await app.Services.GetRequiredService<ImageGc>().CollectAsync([], cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Garbage only costs space: the daemon serves anyway, and the next collection tries again.
             logger.LogWarning("start-up garbage collection failed: {Error}", e.Message);
         }
     }

@@ -76,8 +76,16 @@ public sealed class ContainerSnapshots(
         string? parent = null;
         if (resolved.Layers.Count > 0)
         {
-            parent = await unpacker.UnpackAsync(resolved.Layers.Select(l => l.ToApi()).ToList(), resolved.DiffIds, cancellationToken)
-                .ConfigureAwait(false);
+            try
+            {
+                // Usually a no-op: the pull unpacked it (a --no-unpack pull, or a snapshot collected since, is unpacked here).
+                parent = await unpacker.UnpackAsync(resolved.Layers.Select(l => l.ToApi()).ToList(), resolved.DiffIds, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or Content.ContentNotFoundException)
+            {
+                throw RpcErrors.FailedPrecondition($"image \"{container.Image}\" cannot be unpacked: {e.Message}");
+            }
         }
 
         var key = KeyOf(@namespace, container.Id);
