@@ -39,7 +39,8 @@ public sealed class RegistryHttpClients : IDisposable
             ConnectTimeout = _connectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             UseCookies = false,
-            UseProxy = false,
+            // HTTP(S)_PROXY / NO_PROXY are honoured as containerd's ProxyFromEnvironment does; loopback always bypasses them.
+            UseProxy = true,
         };
         if (skipVerify)
         {
