@@ -151,7 +151,7 @@ public static class RunCommand
             Image image;
             try
             {
-                image = await ImagesCommand.GetAsync(client, settings.Image!, cancellationToken);
+                image = await GetImageAsync(client, settings.Image!, cancellationToken);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
             {
@@ -178,6 +178,34 @@ public static class RunCommand
             spec["process"]!["terminal"] = true;
         container.Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec);
         return (container, mount);
+    }
+
+    /// <summary>
+    /// The image as named, else as docker would normalise a short name
+    /// (<c>busybox</c> → <c>docker.io/library/busybox:latest</c>), the name a pull records.
+    /// </summary>
+    private static async Task<Image> GetImageAsync(DaemonClient client, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ImagesCommand.GetAsync(client, name, cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && DockerName(name) is { } normalised && normalised != name)
+        {
+            return await ImagesCommand.GetAsync(client, normalised, cancellationToken);
+        }
+    }
+
+    private static string? DockerName(string name)
+    {
+        if (name.Contains('@', StringComparison.Ordinal))
+            return null;
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        var first = slash < 0 ? "" : name[..slash];
+        var hasRegistry = slash >= 0 && (first.Contains('.') || first.Contains(':') || first == "localhost");
+        var full = hasRegistry ? name : slash < 0 ? "docker.io/library/" + name : "docker.io/" + name;
+        var lastSlash = full.LastIndexOf('/');
+        return full.IndexOf(':', lastSlash + 1) < 0 ? full + ":latest" : full;
     }
 
     private static void SetUser(JsonObject spec, string user)

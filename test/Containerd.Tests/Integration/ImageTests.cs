@@ -80,7 +80,8 @@ public sealed class ImageTests : DaemonFixture
         Assert.That((runCode, runOut, runErr), Is.EqualTo((0, "hi\n", "")), Tail(Daemon.Log));
 
         // The image's workdir when --cwd is not given.
-        var (pwdCode, pwdOut, _) = await CtrAsync("run", "--rm", reference, "img-pwd", "pwd");
+        // And a name without its tag is found as the pull normalised it (":latest").
+        var (pwdCode, pwdOut, _) = await CtrAsync("run", "--rm", _images.Plain.Reference(_images.Busybox.Name), "img-pwd", "pwd");
         var workdir = _images.Busybox.Config!.WorkingDir is { Length: > 0 } w ? w : "/";
         Assert.That((pwdCode, pwdOut), Is.EqualTo((0, workdir + "\n")));
 
