@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using Containerd.Api.Images;
+using Containerd.Shared.Grpc;
 using Containerd.Tests.Support;
+using Grpc.Core;
 
 namespace Containerd.Tests.Integration;
 
@@ -137,6 +140,43 @@ public sealed class ImageTests : DaemonFixture
         });
         await CtrAsync("images", "remove", reference);
         AssertNothingStays("remove");
+    }
+
+    [Test]
+    public async Task The_images_api_scopes_records_by_namespace_with_containerd_s_errors()
+    {
+        using var channel = UnixSocketChannel.Create(Daemon.Address);
+        var images = new Images.ImagesClient(channel);
+        var other = new CallOptions(headers: new Metadata { { "containerd-namespace", Client.Namespace + "-other" } });
+        var image = new Image
+        {
+            Name = "example.test/app:1",
+            Labels = { ["a"] = "1" },
+            Target = new Containerd.Api.Types.ContentDescriptor
+            {
+                MediaType = "application/vnd.oci.image.manifest.v1+json", Digest = "sha256:" + new string('e', 64), Size = 10,
+            },
+        };
+        var created = (await images.CreateAsync(new CreateImageRequest { Image = image }, Client.Options())).Image;
+        Assert.That(created.CreatedAt, Is.Not.Null);
+        var again = Assert.ThrowsAsync<RpcException>(() => images.CreateAsync(new CreateImageRequest { Image = image }, Client.Options()).ResponseAsync);
+        Assert.That(again!.StatusCode, Is.EqualTo(StatusCode.AlreadyExists));
+
+        Assert.That((await images.ListAsync(new ListImagesRequest(), other)).Images, Is.Empty, "another namespace sees none");
+        var missing = Assert.ThrowsAsync<RpcException>(() => images.GetAsync(new GetImageRequest { Name = image.Name }, other).ResponseAsync);
+        Assert.That(missing!.StatusCode, Is.EqualTo(StatusCode.NotFound));
+
+        var update = new Image { Name = image.Name, Labels = { ["b"] = "2" } };
+        var updated = (await images.UpdateAsync(new UpdateImageRequest
+        {
+            Image = update, UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "labels.b" } },
+        }, Client.Options())).Image;
+        Assert.That(updated.Labels, Is.EquivalentTo(new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" }));
+        Assert.That(updated.Target.Digest, Is.EqualTo(image.Target.Digest));
+
+        await images.DeleteAsync(new DeleteImageRequest { Name = image.Name }, Client.Options());
+        var gone = Assert.ThrowsAsync<RpcException>(() => images.DeleteAsync(new DeleteImageRequest { Name = image.Name }, Client.Options()).ResponseAsync);
+        Assert.That(gone!.StatusCode, Is.EqualTo(StatusCode.NotFound));
     }
 
     [Test]
