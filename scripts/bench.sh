@@ -12,10 +12,13 @@
 #   burst                                       BENCH_BURST `ctr run -d` at once: containers per second
 #   exec churn                                  exec+delete cycles into one container (BENCH_CHURN_LOOPS
 #                                               concurrent loops): shim RSS, fds and zombies before/after
+#   image pull (scripts/bench-pull.sh)          from a local docker-registry, cold each run, BENCH_PULL_RUNS runs:
+#                                               pull + unpack, pull without unpack, unpack alone
 #
 # Usage: scripts/bench.sh [RUNS] [CONTAINERS]
 # Environment (defaults): BENCH_RUNS=20 BENCH_CONTAINERS=10 BENCH_RUNNING=20 BENCH_BURST=50
 #   BENCH_BURST_ROUNDS=3 BENCH_RESTARTS=5 BENCH_CHURN=10000 BENCH_REF_CHURN=1000 BENCH_CHURN_LOOPS=4
+#   BENCH_PULL_RUNS=10; BENCH_ONLY=pull runs the image pull rows alone (BENCH_ONLY=core: all but them)
 set -uo pipefail   # no -e: each step checks its commands and fails with their output (die)
 export LC_ALL=C
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +31,9 @@ restarts=${BENCH_RESTARTS:-5}
 churn=${BENCH_CHURN:-10000}
 ref_churn=${BENCH_REF_CHURN:-1000}
 loops=${BENCH_CHURN_LOOPS:-4}
+only=${BENCH_ONLY:-}
+case "$only" in ''|pull|core) ;; *) echo "bench: BENCH_ONLY is pull or core" >&2; exit 1;; esac
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 (( running < count )) && running=$count
 rootfs=$here/out/rootfs
 bin=$here/out/bin
@@ -37,6 +43,10 @@ bin=$here/out/bin
 if ! command -v containerd-shim-runc-v2 >/dev/null 2>&1; then
   echo "bench: installing Debian's containerd (the reference) ..." >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null || { echo "bench: apt-get install containerd failed" >&2; exit 1; }
+fi
+if want pull && ! { command -v docker-registry && command -v umoci && command -v skopeo; } >/dev/null 2>&1; then
+  echo "bench: installing docker-registry, umoci, skopeo (the pull rows) ..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry umoci skopeo >/dev/null || { echo "bench: apt-get install docker-registry umoci skopeo failed" >&2; exit 1; }
 fi
 
 # One bench at a time: the reference's runc root below is fixed and cleaned at start.
@@ -75,11 +85,15 @@ pids_under_work() { # processes whose command line names the bench's directory: 
     grep -qaF "$work/" "$f" 2>/dev/null && { f=${f#/proc/}; f=${f%/cmdline}; [ "$f" != $$ ] && echo "$f"; }
   done
 }
+# shellcheck source=scripts/bench-pull.sh
+. "$here/scripts/bench-pull.sh"
+
 cleanup() {
   local rc=$? p
   trap - EXIT INT TERM
   set +e
   [ $rc -ne 0 ] && log "cleaning up after a failure ..."
+  stop_registry
   for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done   # churn loops, burst ctrs, daemons
   delete_runc_containers "$our_runc_root" "$ref_runc_root" "$floor_root"
   for p in $(pids_under_work); do kill -KILL "$p" 2>/dev/null; done
@@ -202,12 +216,15 @@ zombies_of() { # children of $1 in state Z
 }
 
 # ---------------------------------------------------------------- go
-log "work directory $work; runs=$runs containers=$count running=$running burst=$burst×$burst_rounds restarts=$restarts churn=$churn/$ref_churn loops=$loops"
+log "work directory $work; runs=$runs containers=$count running=$running burst=$burst×$burst_rounds restarts=$restarts churn=$churn/$ref_churn loops=$loops pull_runs=$pull_runs${only:+ only=$only}"
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 step="start daemons"
 start_daemon ref; start_daemon ours
 wait_ready ref; wait_ready ours
 
+want pull && pull_rows
+
+if want core; then   # ---------------- every row but the pull rows, down to the report
 step="floor bundles"
 # runc alone, on a plain bundle: `runc spec`, no terminal, the rootfs by absolute path.
 make_bundle() { # dir args-json
@@ -383,10 +400,11 @@ churn_side() { # side cycles
 }
 churn_side ref "$ref_churn"
 churn_side ours "$churn"
+fi   # want core
 
 step=report
 end_us=${EPOCHREALTIME/./}
-for side in ref ours; do
+want core && for side in ref ours; do
   R[ch_rate_$side]=$(awk -v n="${R[ch_n_$side]}" -v us="${R[ch_us_$side]}" 'BEGIN {printf "%.1f", n*1e6/us}')
   R[ch_per1k_$side]=$(awk -v a="${R[ch_rssw_$side]}" -v b="${R[ch_rss1_$side]}" -v n="${R[ch_n_$side]}" 'BEGIN {printf "%.0f", (b-a)*1000/n}')
 done
@@ -404,10 +422,12 @@ md=$here/out/bench/latest.md
   echo "## make bench"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), Linux $(uname -r), $(nproc) CPUs ($cpu), runc $runc_v, reference containerd $ref_v; load average at start $loadavg; bench took ${total_s} s."
-  echo "Timings: median (min–max) of $runs runs, sides alternated run by run; restart: $restarts restarts; burst: $burst_rounds rounds."
+  want core && echo "Timings: median (min–max) of $runs runs, sides alternated run by run; restart: $restarts restarts; burst: $burst_rounds rounds."
+  want pull && echo "Pull rows: median (min–max) of $pull_runs cold runs per side, alternated, from a local docker-registry; image: 3 layers (busybox, 8 MiB of random data, a config file and a whiteout), ${R[image_desc]}."
   echo
   echo "| measure | containerd 1.6 | this project | ratio (ours/theirs) |"
   echo "|---|---|---|---|"
+  if want core; then
   echo "${R[run]}"
   echo "${R[exec]}"
   echo "${R[floor_run]}"
@@ -423,6 +443,12 @@ md=$here/out/bench/latest.md
   echo "| exec churn: shim RSS growth per 1000 cycles after warm-up, kB | ${R[ch_per1k_ref]} | ${R[ch_per1k_ours]} | $(ratio "${R[ch_per1k_ours]}" "${R[ch_per1k_ref]}") |"
   echo "| exec churn: shim fds before → after | $(cell_fd ref) | $(cell_fd ours) | — |"
   echo "| exec churn: zombie children of the shim after | ${R[ch_z_ref]} | ${R[ch_z_ours]} | — |"
+  fi
+  if want pull; then
+  echo "${R[pull]}"
+  echo "${R[fetch]}"
+  echo "${R[unpack]}"
+  fi
   echo
   echo "Ratios are ours/theirs of the row's figure (medians for timings): below 1 is better for times and memory, above 1 is better for the rates (per second). Floors are runc alone, without any daemon or shim: the lowest any runtime can go."
 } >"$md"
