@@ -71,20 +71,20 @@ build_image() { # port: builds the 3-layer image with umoci, pushes it with skop
   must umoci unpack --rootless --image "$l:bench" "$b"
   # layer 1: the busybox rootfs
   must cp -a "$rootfs/." "$b/rootfs/"
-  must umoci repack --image "$l:bench" "$b"
+  must umoci repack --refresh-bundle --image "$l:bench" "$b"
   # layer 2: 8 MiB that gzip cannot shrink, in 64 files, and some text
   mkdir -p "$b/rootfs/opt/data"
   for i in $(seq 64); do head -c 131072 /dev/urandom >"$b/rootfs/opt/data/blob$i"; done
   seq 100000 >"$b/rootfs/opt/data/numbers.txt"
-  must umoci repack --image "$l:bench" "$b"
+  must umoci repack --refresh-bundle --image "$l:bench" "$b"
   # layer 3: a config file and a whiteout
   rm -f "$b/rootfs/opt/data/blob1"
   printf 'bench=1\n' >"$b/rootfs/etc/bench.conf"
-  must umoci repack --image "$l:bench" "$b"
+  must umoci repack --refresh-bundle --image "$l:bench" "$b"
   must umoci config --image "$l:bench" --config.cmd /bin/sh --config.env PATH=/bin:/usr/bin
   image_ref=127.0.0.1:$port/bench/busybox:3layers
   must skopeo copy --quiet --dest-tls-verify=false "oci:$l:bench" "docker://$image_ref"
-  R[image_desc]=$(du -sk "$work/registry/data" | awk '{printf "%.1f MiB compressed", $1/1024}')
+  R[image_desc]=$(du -sk "$work/image/layout/blobs" | awk '{printf "%.1f MiB compressed", $1/1024}')
 }
 
 # Remove the image with its content and snapshots; fail if anything is left.
@@ -124,7 +124,12 @@ pull_rows() {
 
   step="pull warm-up"
   for side in ref ours; do
-    pull_reset "$side"; must pull_unpack "$side"; pull_check_unpacked "$side"; pull_reset "$side"
+    pull_reset "$side"; must pull_unpack "$side"; pull_check_unpacked "$side"
+    # the leftover checks of pull_reset look in the right places: they see this pull
+    [ "$(xctr "$side" content ls -q 2>/dev/null | grep -c .)" -ge 5 ] || { xctr "$side" content ls >"$work/out" 2>&1; die "$side: content ls does not show the pulled blobs"; }
+    if [ "$side" = ref ]; then [ "$("${ctr_ref[@]}" snapshots ls 2>/dev/null | tail -n +2 | grep -c .)" -ge 3 ]
+    else [ "$(ls -A "$work/ours/root/snapshots/overlayfs/snapshots" 2>/dev/null | grep -c .)" -ge 3 ]; fi || die "$side: no snapshots seen after the pull"
+    pull_reset "$side"
   done
 
   step="image pull"
