@@ -289,7 +289,12 @@ internal sealed class ServerCall : ServerCallContext, IThreadPoolWorkItem
         }
         catch (OperationCanceledException) when (_cts!.IsCancellationRequested)
         {
-            Fail(new Status(StatusCode.Cancelled, "Call canceled by the client."), null);
+            // The token also fires for the deadline, and the handler may see it before
+            // OnCancelled runs: a cancellation with no reason recorded (Cancel records
+            // it before it cancels) is the deadline.
+            Fail(Volatile.Read(ref _cancelReason) == NotCancelled
+                ? new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded")
+                : new Status(StatusCode.Cancelled, "Call canceled by the client."), null);
         }
         catch (Exception e)
         {
