@@ -104,6 +104,7 @@ public sealed class ImageTests : DaemonFixture
         Assert.That(runCode, Is.EqualTo(0), runErr);
         // The container's layers are in use: removing the image takes its record and blobs, not the snapshots.
         Assert.That((await CtrAsync("images", "remove", reference)).ExitCode, Is.EqualTo(0));
+        await Daemon.StopAsync();
         await Daemon.RestartAsync(); // start-up GC runs before serving
         var (execCode, execOut, execErr) = await CtrAsync("tasks", "exec", "img-bg", "cat", "/written");
         Assert.That((execCode, execOut), Is.EqualTo((0, "kept\n")), execErr + Tail(Daemon.Log));

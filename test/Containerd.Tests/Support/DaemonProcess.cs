@@ -61,6 +61,11 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     private async Task StartProcessAsync(DaemonStartOptions options, CancellationToken cancellationToken)
     {
+        // A second daemon on the same root would be refused (root.lock) while the socket
+        // still answers from the first: the restart would seem to work and the first
+        // daemon would outlive the fixture.
+        if (_process is { HasExited: false })
+            throw new InvalidOperationException("the daemon is still running: stop or kill it before restarting it");
         string[] daemonArgs =
         [
             TestPaths.Daemon, "--address", Address, "--root", RootDir, "--state", StateDir,
