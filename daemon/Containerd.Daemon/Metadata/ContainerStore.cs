@@ -154,24 +154,8 @@ public sealed class ContainerStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // Per connection: SQLite does not store it in the file.
-            await using var durable = connection.CreateCommand();
-            durable.CommandText = "PRAGMA synchronous = FULL";
-            await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) =>
+        DurableSqlite.OpenAsync(_connectionString, cancellationToken);
 
     private static void Bind(SqliteCommand command, string @namespace, Container container)
     {

@@ -135,24 +135,8 @@ public sealed class ImageStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // Per connection, as the container store: a record that answered OK is on disk.
-            await using var durable = connection.CreateCommand();
-            durable.CommandText = "PRAGMA synchronous = FULL";
-            await durable.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) =>
+        DurableSqlite.OpenAsync(_connectionString, cancellationToken);
 
     private static async Task<List<Image>> ReadAllAsync(SqliteCommand command, CancellationToken cancellationToken)
     {

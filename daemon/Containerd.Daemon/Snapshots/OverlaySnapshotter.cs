@@ -1,4 +1,5 @@
 using System.Globalization;
+using Containerd.Daemon.Metadata;
 using Microsoft.Data.Sqlite;
 using Mount = Containerd.Api.Types.Mount;
 
@@ -298,15 +299,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
         (SnapshotKind)reader.GetInt32(3),
         DateTime.Parse(reader.GetString(4), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var durable = connection.CreateCommand();
-        durable.CommandText = "PRAGMA synchronous = FULL";
-        durable.ExecuteNonQuery();
-        return connection;
-    }
+    private SqliteConnection Open() => DurableSqlite.Open(_connectionString);
 
     /// <summary>Deletes snapshot directories without a row: what a crash between a transaction and its directory work leaves.</summary>
     private void RemoveOrphanDirectories()

@@ -166,18 +166,8 @@ public sealed class ContentTests : DaemonFixture
         await Task.CompletedTask;
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo(TestPaths.Ctr) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["--address", Daemon.Address, "--namespace", Client.Namespace, .. args])
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(params string[] args) =>
+        CtrProcess.RunAsync(Daemon, Client.Namespace, null, closeStdin: false, TimeSpan.FromSeconds(60), args);
 
     private static string DigestOf(byte[] data) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(data));
 }

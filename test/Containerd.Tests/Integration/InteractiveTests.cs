@@ -232,28 +232,6 @@ public sealed class InteractiveTests : DaemonFixture
         return containers.Containers.Any(c => c.Id == id);
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(string? stdin, params string[] args)
-    {
-        var info = new ProcessStartInfo(TestPaths.Ctr)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        info.ArgumentList.Add("--address");
-        info.ArgumentList.Add(Daemon.Address);
-        info.ArgumentList.Add("--namespace");
-        info.ArgumentList.Add(Client.Namespace);
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        if (stdin is not null)
-            await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int ExitCode, string Stdout, string Stderr)> CtrAsync(string? stdin, params string[] args) =>
+        CtrProcess.RunAsync(Daemon, Client.Namespace, stdin, closeStdin: true, TimeSpan.FromSeconds(60), args);
 }
