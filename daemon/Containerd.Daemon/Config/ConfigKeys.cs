@@ -9,6 +9,7 @@ public static class ConfigKeys
 {
     public const string TimeoutsTable = "timeouts";
     public const string RegistryTable = "registry";
+    public const string CriTable = "cri";
 
     public static IReadOnlyList<ConfigKey> All { get; } =
     [
@@ -49,10 +50,23 @@ public static class ConfigKeys
         new($"{RegistryTable}.config_path",
             "Directory of per-registry REGISTRY/hosts.toml files (containerd's format: server, [host.\"URL\"] mirrors, skip_verify, ca); read at each pull, may be absent.",
             c => TomlLiteral.String(c.RegistryConfigPath), (c, v) => c with { RegistryConfigPath = v.AbsolutePath() }),
+
+        new($"{CriTable}.sandbox_image",
+            "Image of every pod sandbox (pause-like: holds the pod's namespaces), as containerd's sandbox_image. Required for RunPodSandbox.",
+            c => TomlLiteral.String(c.Cri.SandboxImage), (c, v) => c with { Cri = c.Cri with { SandboxImage = v.String() } }),
+        new($"{CriTable}.cni_bin_dir",
+            "CNI plugin binaries: directories separated by ':', searched in order (Debian's containernetworking-plugins installs into /usr/lib/cni).",
+            c => TomlLiteral.String(c.Cri.CniBinDir), (c, v) => c with { Cri = c.Cri with { CniBinDir = v.AbsolutePathList() } }),
+        new($"{CriTable}.cni_conf_dir",
+            "CNI network configuration: the first .conf, .conflist or .json file in lexical order is the pod network.",
+            c => TomlLiteral.String(c.Cri.CniConfDir), (c, v) => c with { Cri = c.Cri with { CniConfDir = v.AbsolutePath() } }),
+        new($"{CriTable}.netns_dir",
+            "Where pod network namespaces are kept (bind mounts named cni-UUID).",
+            c => TomlLiteral.String(c.Cri.NetnsDir), (c, v) => c with { Cri = c.Cri with { NetnsDir = v.AbsolutePath() } }),
     ];
 
     /// <summary>Tables the file may open; any other <c>[name]</c> is an error.</summary>
-    public static IReadOnlyList<string> Tables { get; } = [TimeoutsTable, RegistryTable];
+    public static IReadOnlyList<string> Tables { get; } = [TimeoutsTable, RegistryTable, CriTable];
 
     public static ConfigKey? Find(string name) => All.FirstOrDefault(k => k.Name == name);
 

@@ -25,6 +25,20 @@ public sealed class ConfigValue(ValueSyntax syntax)
         return Path.IsPathRooted(text) ? Path.GetFullPath(text) : throw new ConfigValueException($"\"{text}\" is not an absolute path");
     }
 
+    /// <summary>Absolute paths separated by ':' (as PATH), at least one.</summary>
+    public string AbsolutePathList()
+    {
+        var parts = NonEmptyString().Split(':', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+            throw new ConfigValueException("must name at least one directory");
+        foreach (var part in parts)
+        {
+            if (!Path.IsPathRooted(part))
+                throw new ConfigValueException($"\"{part}\" is not an absolute path");
+        }
+        return string.Join(':', parts.Select(Path.GetFullPath));
+    }
+
     public string OneOf(IReadOnlyList<string> allowed)
     {
         var text = String();

@@ -12,6 +12,7 @@ namespace Containerd.Daemon.Config;
 /// <param name="LogLevel">debug, info, warning or error.</param>
 /// <param name="Timeouts">The <c>[timeouts]</c> table.</param>
 /// <param name="RegistryConfigPath">The <c>[registry]</c> table's <c>config_path</c>: a directory of <c>REGISTRY/hosts.toml</c> files (may be absent).</param>
+/// <param name="Cri">The <c>[cri]</c> table.</param>
 public sealed record DaemonConfig(
     string Address,
     string Root,
@@ -20,7 +21,8 @@ public sealed record DaemonConfig(
     string Shim,
     string LogLevel,
     DaemonTimeouts Timeouts,
-    string RegistryConfigPath)
+    string RegistryConfigPath,
+    CriConfig Cri)
 {
     // Defaults differ from a real containerd's (/run/containerd, /var/lib/containerd)
     // so both can run on one host.
@@ -36,5 +38,6 @@ public sealed record DaemonConfig(
         Shim: "",
         LogLevel: "info",
         Timeouts: DaemonTimeouts.Default,
-        RegistryConfigPath: "/etc/containerd-cs/certs.d");
+        RegistryConfigPath: "/etc/containerd-cs/certs.d",
+        Cri: CriConfig.Default);
 }

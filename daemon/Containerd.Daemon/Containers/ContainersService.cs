@@ -13,9 +13,7 @@ namespace Containerd.Daemon.Containers;
 public sealed class ContainersService(
     ContainerStore store,
     ContainerLocks locks,
-    TaskRegistry tasks,
-    ContainerSnapshots snapshots,
-    ImageGc gc,
+    ContainerRecords records,
     ILogger<ContainersService> logger) : ContainersApi.Containers.ContainersBase
 {
     public override async Task<ContainersApi.GetContainerResponse> Get(ContainersApi.GetContainerRequest request, ServerCallContext context)
@@ -41,22 +39,10 @@ public sealed class ContainersService(
     {
         var @namespace = RequestNamespace.Of(context);
         var container = request.Container ?? throw RpcErrors.InvalidArgument("container is required");
-        var id = RequestNamespace.ValidId(container.Id);
-        SpecJson.RequireObject(container.Spec, $"container \"{id}\"");
-
-        var record = container.Clone();
-        var now = Timestamp.FromDateTime(DateTime.UtcNow);
-        record.CreatedAt = now;
-        record.UpdatedAt = now;
-        // A container from an image gets its snapshot before its record, and loses it if the record fails.
-        var inserted = ContainerSnapshots.Wants(record)
-            ? await snapshots.PrepareAsync(@namespace, record,
-                () => store.TryInsertAsync(@namespace, record, context.CancellationToken), context.CancellationToken).ConfigureAwait(false)
-            : await store.TryInsertAsync(@namespace, record, context.CancellationToken).ConfigureAwait(false);
-        if (!inserted)
-            throw RpcErrors.AlreadyExists($"container \"{id}\" already exists in namespace \"{@namespace}\"");
-        logger.LogInformation("container created {Namespace} {ContainerId}", @namespace, id);
-        return new ContainersApi.CreateContainerResponse { Container = record };
+        return new ContainersApi.CreateContainerResponse
+        {
+            Container = await records.CreateAsync(@namespace, container, context.CancellationToken).ConfigureAwait(false),
+        };
     }
 
     public override async Task<ContainersApi.UpdateContainerResponse> Update(ContainersApi.UpdateContainerRequest request, ServerCallContext context)
@@ -81,22 +67,7 @@ public sealed class ContainersService(
     {
         var @namespace = RequestNamespace.Of(context);
         var id = RequestNamespace.ValidId(request.Id);
-
-        // Under the container's lock, so a task Create cannot slip in between check and delete.
-        using var held = await locks.AcquireAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false);
-        if (tasks.Contains(@namespace, id))
-            throw RpcErrors.FailedPrecondition(
-                $"container \"{id}\" in namespace \"{@namespace}\" has a task; delete the task first");
-        var existing = await store.GetAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false);
-        if (existing is null || !await store.DeleteAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false))
-            throw RpcErrors.ContainerNotFound(@namespace, id);
-        // The record is gone, so its snapshot has no owner: remove it now (start-up GC catches a crash in between).
-        if (ContainerSnapshots.Wants(existing))
-        {
-            await snapshots.RemoveAsync(@namespace, id, CancellationToken.None).ConfigureAwait(false);
-            gc.CollectSoon();
-        }
-        logger.LogInformation("container deleted {Namespace} {ContainerId}", @namespace, id);
+        await records.DeleteAsync(@namespace, id, context.CancellationToken).ConfigureAwait(false);
         return new Empty();
     }
 }

@@ -83,6 +83,7 @@ public static class DaemonCommand
             {
                 Timeouts = settings.Timeouts,
                 RegistryConfigPath = settings.RegistryConfigPath,
+                Cri = settings.Cri,
                 ConfigFile = File.Exists(configPath) ? configPath : null,
             };
             if (options.CrashAt is { } crashAt && !CrashPoints.All.Contains(crashAt))

@@ -1,4 +1,12 @@
 using Containerd.Daemon.Containers;
+using Containerd.Daemon.Cri;
+using Containerd.Daemon.Cri.Containers;
+using Containerd.Daemon.Cri.Images;
+using Containerd.Daemon.Cri.Network;
+using Containerd.Daemon.Cri.Runtime;
+using Containerd.Daemon.Cri.Sandboxes;
+using Containerd.Daemon.Cri.Stats;
+using Containerd.Daemon.Cri.Store;
 using Containerd.Daemon.Content;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Images;
@@ -123,6 +131,11 @@ public static class DaemonHost
         logger.LogInformation("recovered {Count} tasks in {Milliseconds} ms", recovered, recoveryClock.ElapsedMilliseconds);
 
         await CollectGarbageAsync(app, logger, cancellationToken).ConfigureAwait(false);
+
+        // The CRI's records, then its exit monitor: subscribed before the socket listens,
+        // so the EXITs replayed by recovery are its own, and settled before a kubelet asks.
+        await app.Services.GetRequiredService<CriStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+        await app.Services.GetRequiredService<CriExitMonitor>().StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
 
         var exchange = app.Services.GetRequiredService<EventExchange>();
         app.Lifetime.ApplicationStopping.Register(exchange.CloseAll);
@@ -292,8 +305,36 @@ public static class DaemonHost
         builder.Services.AddSingleton<TaskCheckpoints>();
         builder.Services.AddSingleton<TaskLifecycle>();
         builder.Services.AddSingleton<TaskRecovery>();
+        builder.Services.AddSingleton<ContainerRecords>();
+        AddCri(builder.Services, options);
 
         return builder.Build();
+    }
+
+    /// <summary>The kubelet's runtime (CRI): in-process over the same stores, tasks and shims.</summary>
+    private static void AddCri(IServiceCollection services, DaemonOptions options)
+    {
+        services.AddSingleton(new CriStore(options.MetadataDatabase));
+        services.AddSingleton<CriLocks>();
+        services.AddSingleton<CriTasks>();
+        services.AddSingleton<CriUsers>();
+        services.AddSingleton<CriStatus>();
+        services.AddSingleton<ImagePulls>();
+        services.AddSingleton<CriImages>();
+        services.AddSingleton(new SandboxFileLayout(options.CriRoot, options.CriState));
+        services.AddSingleton(services => new CniNetwork(
+            new CniOptions
+            {
+                ConfDir = options.Cri.CniConfDir,
+                PluginDirs = options.Cri.CniBinDirs,
+                CacheDir = Path.Combine(options.CriState, "cni-results"),
+            },
+            services.GetRequiredService<ILogger<CniNetwork>>()));
+        services.AddSingleton<SandboxManager>();
+        services.AddSingleton<ContainerManager>();
+        services.AddSingleton<ExecSyncRunner>();
+        services.AddSingleton<CriStatsReader>();
+        services.AddSingleton<CriExitMonitor>();
     }
 
     /// <summary>The gRPC endpoints; before the host starts (it builds its pipeline then).</summary>
@@ -306,6 +347,8 @@ public static class DaemonHost
         app.MapGrpcService<ContentService>();
         app.MapGrpcService<ImagesService>();
         app.MapGrpcService<PullService>();
+        app.MapGrpcService<CriRuntimeService>();
+        app.MapGrpcService<CriImageService>();
         // Generic gRPC tools (grpc_health_probe, grpcurl) can probe and discover the daemon.
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

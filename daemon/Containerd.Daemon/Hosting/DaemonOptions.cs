@@ -32,6 +32,9 @@ public sealed record DaemonOptions(
     /// <summary>The directory of per-registry <c>hosts.toml</c> files (<c>registry.config_path</c>).</summary>
     public string RegistryConfigPath { get; init; } = DaemonConfig.Default.RegistryConfigPath;
 
+    /// <summary>The <c>[cri]</c> table (defaults when there is none).</summary>
+    public CriConfig Cri { get; init; } = CriConfig.Default;
+
     /// <summary>The configuration file that was read, or null when the default one is absent.</summary>
     public string? ConfigFile { get; init; }
 
@@ -42,4 +45,10 @@ public sealed record DaemonOptions(
 
     /// <summary>The overlay snapshotter: <c>metadata.db</c> and <c>snapshots/ID/{fs,work}</c>.</summary>
     public string OverlaySnapshotsRoot => Path.Combine(Root, "snapshots", "overlayfs");
+
+    /// <summary>The CRI adapter's persistent files: per sandbox its hostname, hosts and resolv.conf.</summary>
+    public string CriRoot => Path.Combine(Root, "cri");
+
+    /// <summary>The CRI adapter's runtime files: per sandbox its /dev/shm mount, the CNI result cache.</summary>
+    public string CriState => Path.Combine(State, "cri");
 }

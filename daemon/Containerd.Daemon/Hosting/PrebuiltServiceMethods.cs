@@ -17,7 +17,7 @@ namespace Containerd.Daemon.Hosting;
 /// every method through a generic virtual call Native AOT cannot see ahead: the
 /// run-time type loader then built each method's generic code at start-up, more
 /// than half of the daemon's start-up CPU. The daemon's own services
-/// (Tasks, Containers, Version, Content, Images, Pull) are listed method by method with their types
+/// (Tasks, Containers, Version, Content, Images, Pull, and the CRI's RuntimeService and ImageService) are listed method by method with their types
 /// spelled out, so the compiler builds all of it ahead; the per-call service
 /// instance is called, as before. Health and reflection, whose service types are
 /// internal to their packages, are bound through their generated <c>BindService</c>
@@ -36,7 +36,7 @@ internal static class PrebuiltServiceMethods
 
     private static readonly Type[] Prebuilt =
         [typeof(Tasks.TasksService), typeof(Containers.ContainersService), typeof(Versioning.VersionService), typeof(Content.ContentService),
-         typeof(Images.ImagesService), typeof(Images.PullService)];
+         typeof(Images.ImagesService), typeof(Images.PullService), typeof(Cri.CriRuntimeService), typeof(Cri.CriImageService)];
 
     /// <summary>Replaces the reflection-based method provider; call after AddGrpc.</summary>
     /// <remarks>
@@ -56,6 +56,10 @@ internal static class PrebuiltServiceMethods
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Images.ImagesBase))]
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Pull))]
     [DynamicDependency(DescriptorLookup, typeof(global::Containerd.Api.Images.Pull.PullBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Runtime.V1.RuntimeService))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Runtime.V1.RuntimeService.RuntimeServiceBase))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Runtime.V1.ImageService))]
+    [DynamicDependency(DescriptorLookup, typeof(global::Runtime.V1.ImageService.ImageServiceBase))]
     public static void Register(IServiceCollection services)
     {
         services.RemoveAll(typeof(IServiceMethodProvider<>));
@@ -65,6 +69,8 @@ internal static class PrebuiltServiceMethods
         services.AddSingleton<IServiceMethodProvider<Content.ContentService>, ContentMethods>();
         services.AddSingleton<IServiceMethodProvider<Images.ImagesService>, ImagesMethods>();
         services.AddSingleton<IServiceMethodProvider<Images.PullService>, PullMethods>();
+        services.AddSingleton<IServiceMethodProvider<Cri.CriRuntimeService>, CriRuntimeMethods>();
+        services.AddSingleton<IServiceMethodProvider<Cri.CriImageService>, CriImageMethods>();
         // Health and reflection (types internal to their packages) through the open generic.
         services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(Provider<>));
     }
@@ -187,6 +193,67 @@ internal static class PrebuiltServiceMethods
             ServerStreaming<Content.ContentService, global::Containerd.Api.Content.ListContentRequest, global::Containerd.Api.Content.ListContentResponse>(context, Service, "List", global::Containerd.Api.Content.ListContentRequest.Parser, global::Containerd.Api.Content.ListContentResponse.Parser, (s, r, w, c) => s.List(r, w, c));
             Unary<Content.ContentService, global::Containerd.Api.Content.DeleteContentRequest, global::Google.Protobuf.WellKnownTypes.Empty>(context, Service, "Delete", global::Containerd.Api.Content.DeleteContentRequest.Parser, global::Google.Protobuf.WellKnownTypes.Empty.Parser, (s, r, c) => s.Delete(r, c));
             ServerStreaming<Content.ContentService, global::Containerd.Api.Content.ReadContentRequest, global::Containerd.Api.Content.ReadContentResponse>(context, Service, "Read", global::Containerd.Api.Content.ReadContentRequest.Parser, global::Containerd.Api.Content.ReadContentResponse.Parser, (s, r, w, c) => s.Read(r, w, c));
+        }
+    }
+
+    /// <summary>runtime.v1.RuntimeService (the kubelet's CRI), method by method.</summary>
+    private sealed class CriRuntimeMethods : IServiceMethodProvider<Cri.CriRuntimeService>
+    {
+        private const string Service = "runtime.v1.RuntimeService";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Cri.CriRuntimeService> context)
+        {
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.VersionRequest, global::Runtime.V1.VersionResponse>(context, Service, "Version", global::Runtime.V1.VersionRequest.Parser, global::Runtime.V1.VersionResponse.Parser, (s, r, c) => s.Version(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.RunPodSandboxRequest, global::Runtime.V1.RunPodSandboxResponse>(context, Service, "RunPodSandbox", global::Runtime.V1.RunPodSandboxRequest.Parser, global::Runtime.V1.RunPodSandboxResponse.Parser, (s, r, c) => s.RunPodSandbox(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.StopPodSandboxRequest, global::Runtime.V1.StopPodSandboxResponse>(context, Service, "StopPodSandbox", global::Runtime.V1.StopPodSandboxRequest.Parser, global::Runtime.V1.StopPodSandboxResponse.Parser, (s, r, c) => s.StopPodSandbox(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.RemovePodSandboxRequest, global::Runtime.V1.RemovePodSandboxResponse>(context, Service, "RemovePodSandbox", global::Runtime.V1.RemovePodSandboxRequest.Parser, global::Runtime.V1.RemovePodSandboxResponse.Parser, (s, r, c) => s.RemovePodSandbox(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.PodSandboxStatusRequest, global::Runtime.V1.PodSandboxStatusResponse>(context, Service, "PodSandboxStatus", global::Runtime.V1.PodSandboxStatusRequest.Parser, global::Runtime.V1.PodSandboxStatusResponse.Parser, (s, r, c) => s.PodSandboxStatus(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ListPodSandboxRequest, global::Runtime.V1.ListPodSandboxResponse>(context, Service, "ListPodSandbox", global::Runtime.V1.ListPodSandboxRequest.Parser, global::Runtime.V1.ListPodSandboxResponse.Parser, (s, r, c) => s.ListPodSandbox(r, c));
+            ServerStreaming<Cri.CriRuntimeService, global::Runtime.V1.StreamPodSandboxesRequest, global::Runtime.V1.StreamPodSandboxesResponse>(context, Service, "StreamPodSandboxes", global::Runtime.V1.StreamPodSandboxesRequest.Parser, global::Runtime.V1.StreamPodSandboxesResponse.Parser, (s, r, w, c) => s.StreamPodSandboxes(r, w, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.CreateContainerRequest, global::Runtime.V1.CreateContainerResponse>(context, Service, "CreateContainer", global::Runtime.V1.CreateContainerRequest.Parser, global::Runtime.V1.CreateContainerResponse.Parser, (s, r, c) => s.CreateContainer(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.StartContainerRequest, global::Runtime.V1.StartContainerResponse>(context, Service, "StartContainer", global::Runtime.V1.StartContainerRequest.Parser, global::Runtime.V1.StartContainerResponse.Parser, (s, r, c) => s.StartContainer(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.StopContainerRequest, global::Runtime.V1.StopContainerResponse>(context, Service, "StopContainer", global::Runtime.V1.StopContainerRequest.Parser, global::Runtime.V1.StopContainerResponse.Parser, (s, r, c) => s.StopContainer(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.RemoveContainerRequest, global::Runtime.V1.RemoveContainerResponse>(context, Service, "RemoveContainer", global::Runtime.V1.RemoveContainerRequest.Parser, global::Runtime.V1.RemoveContainerResponse.Parser, (s, r, c) => s.RemoveContainer(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ListContainersRequest, global::Runtime.V1.ListContainersResponse>(context, Service, "ListContainers", global::Runtime.V1.ListContainersRequest.Parser, global::Runtime.V1.ListContainersResponse.Parser, (s, r, c) => s.ListContainers(r, c));
+            ServerStreaming<Cri.CriRuntimeService, global::Runtime.V1.StreamContainersRequest, global::Runtime.V1.StreamContainersResponse>(context, Service, "StreamContainers", global::Runtime.V1.StreamContainersRequest.Parser, global::Runtime.V1.StreamContainersResponse.Parser, (s, r, w, c) => s.StreamContainers(r, w, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ContainerStatusRequest, global::Runtime.V1.ContainerStatusResponse>(context, Service, "ContainerStatus", global::Runtime.V1.ContainerStatusRequest.Parser, global::Runtime.V1.ContainerStatusResponse.Parser, (s, r, c) => s.ContainerStatus(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.UpdateContainerResourcesRequest, global::Runtime.V1.UpdateContainerResourcesResponse>(context, Service, "UpdateContainerResources", global::Runtime.V1.UpdateContainerResourcesRequest.Parser, global::Runtime.V1.UpdateContainerResourcesResponse.Parser, (s, r, c) => s.UpdateContainerResources(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ReopenContainerLogRequest, global::Runtime.V1.ReopenContainerLogResponse>(context, Service, "ReopenContainerLog", global::Runtime.V1.ReopenContainerLogRequest.Parser, global::Runtime.V1.ReopenContainerLogResponse.Parser, (s, r, c) => s.ReopenContainerLog(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ExecSyncRequest, global::Runtime.V1.ExecSyncResponse>(context, Service, "ExecSync", global::Runtime.V1.ExecSyncRequest.Parser, global::Runtime.V1.ExecSyncResponse.Parser, (s, r, c) => s.ExecSync(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ExecRequest, global::Runtime.V1.ExecResponse>(context, Service, "Exec", global::Runtime.V1.ExecRequest.Parser, global::Runtime.V1.ExecResponse.Parser, (s, r, c) => s.Exec(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.AttachRequest, global::Runtime.V1.AttachResponse>(context, Service, "Attach", global::Runtime.V1.AttachRequest.Parser, global::Runtime.V1.AttachResponse.Parser, (s, r, c) => s.Attach(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.PortForwardRequest, global::Runtime.V1.PortForwardResponse>(context, Service, "PortForward", global::Runtime.V1.PortForwardRequest.Parser, global::Runtime.V1.PortForwardResponse.Parser, (s, r, c) => s.PortForward(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ContainerStatsRequest, global::Runtime.V1.ContainerStatsResponse>(context, Service, "ContainerStats", global::Runtime.V1.ContainerStatsRequest.Parser, global::Runtime.V1.ContainerStatsResponse.Parser, (s, r, c) => s.ContainerStats(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ListContainerStatsRequest, global::Runtime.V1.ListContainerStatsResponse>(context, Service, "ListContainerStats", global::Runtime.V1.ListContainerStatsRequest.Parser, global::Runtime.V1.ListContainerStatsResponse.Parser, (s, r, c) => s.ListContainerStats(r, c));
+            ServerStreaming<Cri.CriRuntimeService, global::Runtime.V1.StreamContainerStatsRequest, global::Runtime.V1.StreamContainerStatsResponse>(context, Service, "StreamContainerStats", global::Runtime.V1.StreamContainerStatsRequest.Parser, global::Runtime.V1.StreamContainerStatsResponse.Parser, (s, r, w, c) => s.StreamContainerStats(r, w, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.PodSandboxStatsRequest, global::Runtime.V1.PodSandboxStatsResponse>(context, Service, "PodSandboxStats", global::Runtime.V1.PodSandboxStatsRequest.Parser, global::Runtime.V1.PodSandboxStatsResponse.Parser, (s, r, c) => s.PodSandboxStats(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ListPodSandboxStatsRequest, global::Runtime.V1.ListPodSandboxStatsResponse>(context, Service, "ListPodSandboxStats", global::Runtime.V1.ListPodSandboxStatsRequest.Parser, global::Runtime.V1.ListPodSandboxStatsResponse.Parser, (s, r, c) => s.ListPodSandboxStats(r, c));
+            ServerStreaming<Cri.CriRuntimeService, global::Runtime.V1.StreamPodSandboxStatsRequest, global::Runtime.V1.StreamPodSandboxStatsResponse>(context, Service, "StreamPodSandboxStats", global::Runtime.V1.StreamPodSandboxStatsRequest.Parser, global::Runtime.V1.StreamPodSandboxStatsResponse.Parser, (s, r, w, c) => s.StreamPodSandboxStats(r, w, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.UpdateRuntimeConfigRequest, global::Runtime.V1.UpdateRuntimeConfigResponse>(context, Service, "UpdateRuntimeConfig", global::Runtime.V1.UpdateRuntimeConfigRequest.Parser, global::Runtime.V1.UpdateRuntimeConfigResponse.Parser, (s, r, c) => s.UpdateRuntimeConfig(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.StatusRequest, global::Runtime.V1.StatusResponse>(context, Service, "Status", global::Runtime.V1.StatusRequest.Parser, global::Runtime.V1.StatusResponse.Parser, (s, r, c) => s.Status(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.CheckpointContainerRequest, global::Runtime.V1.CheckpointContainerResponse>(context, Service, "CheckpointContainer", global::Runtime.V1.CheckpointContainerRequest.Parser, global::Runtime.V1.CheckpointContainerResponse.Parser, (s, r, c) => s.CheckpointContainer(r, c));
+            ServerStreaming<Cri.CriRuntimeService, global::Runtime.V1.GetEventsRequest, global::Runtime.V1.ContainerEventResponse>(context, Service, "GetContainerEvents", global::Runtime.V1.GetEventsRequest.Parser, global::Runtime.V1.ContainerEventResponse.Parser, (s, r, w, c) => s.GetContainerEvents(r, w, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ListMetricDescriptorsRequest, global::Runtime.V1.ListMetricDescriptorsResponse>(context, Service, "ListMetricDescriptors", global::Runtime.V1.ListMetricDescriptorsRequest.Parser, global::Runtime.V1.ListMetricDescriptorsResponse.Parser, (s, r, c) => s.ListMetricDescriptors(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.ListPodSandboxMetricsRequest, global::Runtime.V1.ListPodSandboxMetricsResponse>(context, Service, "ListPodSandboxMetrics", global::Runtime.V1.ListPodSandboxMetricsRequest.Parser, global::Runtime.V1.ListPodSandboxMetricsResponse.Parser, (s, r, c) => s.ListPodSandboxMetrics(r, c));
+            ServerStreaming<Cri.CriRuntimeService, global::Runtime.V1.StreamPodSandboxMetricsRequest, global::Runtime.V1.StreamPodSandboxMetricsResponse>(context, Service, "StreamPodSandboxMetrics", global::Runtime.V1.StreamPodSandboxMetricsRequest.Parser, global::Runtime.V1.StreamPodSandboxMetricsResponse.Parser, (s, r, w, c) => s.StreamPodSandboxMetrics(r, w, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.RuntimeConfigRequest, global::Runtime.V1.RuntimeConfigResponse>(context, Service, "RuntimeConfig", global::Runtime.V1.RuntimeConfigRequest.Parser, global::Runtime.V1.RuntimeConfigResponse.Parser, (s, r, c) => s.RuntimeConfig(r, c));
+            Unary<Cri.CriRuntimeService, global::Runtime.V1.UpdatePodSandboxResourcesRequest, global::Runtime.V1.UpdatePodSandboxResourcesResponse>(context, Service, "UpdatePodSandboxResources", global::Runtime.V1.UpdatePodSandboxResourcesRequest.Parser, global::Runtime.V1.UpdatePodSandboxResourcesResponse.Parser, (s, r, c) => s.UpdatePodSandboxResources(r, c));
+        }
+    }
+
+    /// <summary>runtime.v1.ImageService (the kubelet's CRI), method by method.</summary>
+    private sealed class CriImageMethods : IServiceMethodProvider<Cri.CriImageService>
+    {
+        private const string Service = "runtime.v1.ImageService";
+
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<Cri.CriImageService> context)
+        {
+            Unary<Cri.CriImageService, global::Runtime.V1.ListImagesRequest, global::Runtime.V1.ListImagesResponse>(context, Service, "ListImages", global::Runtime.V1.ListImagesRequest.Parser, global::Runtime.V1.ListImagesResponse.Parser, (s, r, c) => s.ListImages(r, c));
+            ServerStreaming<Cri.CriImageService, global::Runtime.V1.StreamImagesRequest, global::Runtime.V1.StreamImagesResponse>(context, Service, "StreamImages", global::Runtime.V1.StreamImagesRequest.Parser, global::Runtime.V1.StreamImagesResponse.Parser, (s, r, w, c) => s.StreamImages(r, w, c));
+            Unary<Cri.CriImageService, global::Runtime.V1.ImageStatusRequest, global::Runtime.V1.ImageStatusResponse>(context, Service, "ImageStatus", global::Runtime.V1.ImageStatusRequest.Parser, global::Runtime.V1.ImageStatusResponse.Parser, (s, r, c) => s.ImageStatus(r, c));
+            Unary<Cri.CriImageService, global::Runtime.V1.PullImageRequest, global::Runtime.V1.PullImageResponse>(context, Service, "PullImage", global::Runtime.V1.PullImageRequest.Parser, global::Runtime.V1.PullImageResponse.Parser, (s, r, c) => s.PullImage(r, c));
+            Unary<Cri.CriImageService, global::Runtime.V1.RemoveImageRequest, global::Runtime.V1.RemoveImageResponse>(context, Service, "RemoveImage", global::Runtime.V1.RemoveImageRequest.Parser, global::Runtime.V1.RemoveImageResponse.Parser, (s, r, c) => s.RemoveImage(r, c));
+            Unary<Cri.CriImageService, global::Runtime.V1.ImageFsInfoRequest, global::Runtime.V1.ImageFsInfoResponse>(context, Service, "ImageFsInfo", global::Runtime.V1.ImageFsInfoRequest.Parser, global::Runtime.V1.ImageFsInfoResponse.Parser, (s, r, c) => s.ImageFsInfo(r, c));
         }
     }
 

@@ -18,13 +18,7 @@ namespace Containerd.Daemon.Images;
 /// normalised name in the caller's namespace, unpacks it (unless asked not
 /// to), and streams each blob's progress, then the image.
 /// </summary>
-public sealed class PullService(
-    IImagePuller puller,
-    IUnpacker unpacker,
-    ImageStore store,
-    ImageGc gc,
-    GcGate gate,
-    ILogger<PullService> logger) : ImagesApi.Pull.PullBase
+public sealed class PullService(ImagePulls pulls) : ImagesApi.Pull.PullBase
 {
     /// <summary>Progress of one blob goes out at most this often (the last state of each blob always does).</summary>
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(100);
@@ -33,16 +27,6 @@ public sealed class PullService(
     {
         var @namespace = RequestNamespace.Of(context);
         var cancellationToken = context.CancellationToken;
-        try
-        {
-            ImageReference.Parse(request.Reference);
-            ImagePlatform.Parse(request.Platform);
-        }
-        catch (Exception e) when (e is RegistryException or FormatException)
-        {
-            throw RpcErrors.InvalidArgument(e.Message);
-        }
-
         var progress = Channel.CreateUnbounded<PullProgress>(new UnboundedChannelOptions { SingleReader = true });
         var sender = SendProgressAsync(progress.Reader, responseStream, cancellationToken);
         var options = new PullOptions(
@@ -51,90 +35,34 @@ public sealed class PullService(
             Progress: new Progress(progress.Writer),
             Platform: request.Platform.Length > 0 ? request.Platform : null);
 
-        ImagesApi.Image record;
-        ImagesApi.Image? previous;
-        PulledImage pulled;
-        var chainId = "";
-        // The lease keeps the collector off blobs no record names yet (and off the unpack's snapshots).
-        using (var lease = await gate.UseAsync(cancellationToken).ConfigureAwait(false))
+        async Task FetchedAsync()
         {
-            try
-            {
-                pulled = await puller.PullAsync(request.Reference, options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (RegistryException e)
-            {
-                throw ToRpc(e);
-            }
-            finally
-            {
-                // Every report is out before the next message (or the error) is.
-                progress.Writer.TryComplete();
-                await sender.ConfigureAwait(false);
-            }
-
-            previous = await store.GetAsync(@namespace, pulled.Name, cancellationToken).ConfigureAwait(false);
-            var now = Timestamp.FromDateTime(DateTime.UtcNow);
-            record = await store.PutAsync(@namespace, new ImagesApi.Image { Name = pulled.Name, Target = pulled.Target, UpdatedAt = now }, cancellationToken)
-                .ConfigureAwait(false);
-            logger.LogInformation("image pulled {Namespace} {Name} {Digest}", @namespace, pulled.Name, pulled.Target.Digest);
-
-            if (request.Unpack is not false && pulled.Layers.Count > 0)
-            {
-                await responseStream.WriteAsync(new ImagesApi.PullProgress { Status = "unpacking" }, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    chainId = await unpacker.UnpackAsync(pulled.Layers, pulled.DiffIds, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException)
-                {
-                    logger.LogWarning("image unpack failed {Namespace} {Name}: {Error}", @namespace, pulled.Name, e.Message);
-                    // An image that cannot be unpacked is not kept: the record goes (or returns to
-                    // what it was) and the collector takes what only this pull brought.
-                    if (previous is null)
-                        await store.DeleteAsync(@namespace, pulled.Name, CancellationToken.None).ConfigureAwait(false);
-                    else
-                        await store.TryReplaceAsync(@namespace, previous, CancellationToken.None).ConfigureAwait(false);
-                    lease.Dispose();
-                    await CollectAsync(BlobRef.FromApi(pulled.Target)).ConfigureAwait(false);
-                    var reason = e is NotSupportedException ? StatusCode.Unimplemented : StatusCode.InvalidArgument;
-                    var message = $"image \"{pulled.Name}\" cannot be unpacked: {e.Message}";
-                    throw new RpcException(new Status(reason, message), message);
-                }
-            }
+            // Every report is out before the next message (or the error) is.
+            progress.Writer.TryComplete();
+            await sender.ConfigureAwait(false);
         }
 
-        // A tag moved to a new target: what only the old one kept alive goes.
-        if (previous is not null && previous.Target.Digest != pulled.Target.Digest)
-            await CollectAsync(BlobRef.FromApi(previous.Target)).ConfigureAwait(false);
+        ImagePullResult result;
+        try
+        {
+            result = await pulls.PullAsync(@namespace, request.Reference, options, unpack: request.Unpack is not false, async () =>
+            {
+                await FetchedAsync().ConfigureAwait(false);
+                await responseStream.WriteAsync(new ImagesApi.PullProgress { Status = "unpacking" }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await FetchedAsync().ConfigureAwait(false);
+        }
 
         await responseStream.WriteAsync(new ImagesApi.PullProgress
         {
-            Image = new ImagesApi.PulledImage { Image = record, Manifest = pulled.Manifest, Config = pulled.Config, ChainId = chainId },
+            Image = new ImagesApi.PulledImage
+            {
+                Image = result.Record, Manifest = result.Pulled.Manifest, Config = result.Pulled.Config, ChainId = result.ChainId,
+            },
         }, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Not cancelled with the call: once started, a collection finishes (it is short).</summary>
-    private async Task CollectAsync(BlobRef target)
-    {
-        var candidates = await gc.BlobsOfAsync(target, CancellationToken.None).ConfigureAwait(false);
-        await gc.CollectAsync(candidates, CancellationToken.None).ConfigureAwait(false);
-    }
-
-    /// <summary>The registry's words, under the status code a client can act on.</summary>
-    public static RpcException ToRpc(RegistryException e)
-    {
-        var code = e.Kind switch
-        {
-            RegistryErrorKind.NotFound => StatusCode.NotFound,
-            RegistryErrorKind.Unauthorized => StatusCode.Unauthenticated,
-            RegistryErrorKind.InvalidReference => StatusCode.InvalidArgument,
-            RegistryErrorKind.InvalidManifest => StatusCode.InvalidArgument,
-            RegistryErrorKind.DigestMismatch => StatusCode.DataLoss,
-            RegistryErrorKind.Unavailable or RegistryErrorKind.Tls or RegistryErrorKind.Protocol => StatusCode.Unavailable,
-            _ => StatusCode.Unavailable,
-        };
-        return new RpcException(new Status(code, e.Message), e.Message);
     }
 
     /// <summary>

@@ -38,7 +38,8 @@ public sealed class ConfigFileTests
                 TimeSpan.FromMilliseconds(1500), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(7),
                 TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(9), TimeSpan.FromHours(1), TimeSpan.FromMilliseconds(250),
                 TimeSpan.FromSeconds(11), TimeSpan.FromSeconds(12)),
-            RegistryConfigPath: "/srv/certs.d");
+            RegistryConfigPath: "/srv/certs.d",
+            Cri: new CriConfig("127.0.0.1:5000/pause:1", "/usr/lib/cni:/srv/cni", "/srv/net.d", "/srv/netns", CriConfig.Default.MaxContainerLogLineSize));
         Assert.That(ConfigFile.Parse(ConfigFile.Render(custom), Source), Is.EqualTo(custom));
     }
 
