@@ -115,6 +115,9 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
         Shim.CallAsync(
             (c, o) => c.ResizePtyAsync(new ShimResizePtyRequest { Pid = pid, Width = width, Height = height }, o), cancellationToken);
 
+    public Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.ReopenLogAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken);
+
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), cancellationToken);
 
