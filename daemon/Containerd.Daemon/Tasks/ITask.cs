@@ -40,6 +40,16 @@ public interface ITask
     /// <summary>Pty: resizes a process's terminal (pid 0: the init); the size is already checked.</summary>
     Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// ReopenContainerLog: the shim reopens the CRI log file (a
+    /// <see cref="Containerd.Shared.Tasks.CriLogTarget"/> stdout/stderr) of a
+    /// process by its path, after the kubelet renamed the old one; pid 0 is
+    /// the init. FailedPrecondition when the process is not running or has no
+    /// CRI log target (<c>container "ID" is not running</c> for a stopped
+    /// task), NotFound for an unknown pid.
+    /// </summary>
+    Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken);
+
     Task<Empty> PauseAsync(CancellationToken cancellationToken);
 
     Task<Empty> ResumeAsync(CancellationToken cancellationToken);

@@ -1,5 +1,6 @@
 using Containerd.Api.Shim;
 using Containerd.Daemon.Containers;
+using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Tasks;
 using Google.Protobuf.WellKnownTypes;
@@ -89,6 +90,8 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     public async Task<uint> ExecAsync(ExecutionApi.ExecRequest request, CancellationToken cancellationToken)
     {
         SpecJson.RequireObject(request.Spec, $"exec in task \"{Id}\"");
+        if (CriLogTarget.Check(request.Stdin, request.Stdout, request.Stderr) is { } stdioProblem)
+            throw RpcErrors.InvalidArgument($"cannot exec in task \"{Id}\": {stdioProblem}");
         var exec = new ShimExecRequest
         {
             Spec = request.Spec.Value,
@@ -114,6 +117,9 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     public Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken) =>
         Shim.CallAsync(
             (c, o) => c.ResizePtyAsync(new ShimResizePtyRequest { Pid = pid, Width = width, Height = height }, o), cancellationToken);
+
+    public Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken) =>
+        Shim.CallAsync((c, o) => c.ReopenLogAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken);
 
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), cancellationToken);

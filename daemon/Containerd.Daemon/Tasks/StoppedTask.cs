@@ -94,6 +94,12 @@ public sealed class StoppedTask(
         return Tombstone.Exec(pid) is not null ? Task.FromResult(new Empty()) : Task.FromException<Empty>(ProcessNotFound(pid));
     }
 
+    /// <summary>As containerd answers ReopenContainerLog for a container that is not running.</summary>
+    public Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken) =>
+        pid == 0 || pid == InitPid || Tombstone.Exec(pid) is not null
+            ? Task.FromException<Empty>(RpcErrors.FailedPrecondition($"container \"{Id}\" is not running"))
+            : Task.FromException<Empty>(ProcessNotFound(pid));
+
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) => Refused("pause");
 
     public Task<Empty> CheckpointAsync(ShimCheckpointRequest request, CancellationToken cancellationToken) => Refused("checkpoint");
