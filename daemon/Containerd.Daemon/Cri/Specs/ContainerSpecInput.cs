@@ -47,6 +47,14 @@ public sealed record ContainerSpecInput(
     /// </summary>
     public bool CgroupNamespace { get; init; }
 
+    /// <summary>
+    /// True when the host's memory cgroup can limit swap (cgroup v1
+    /// memory.memsw.limit_in_bytes, v2 memory.swap.max): then a memory limit
+    /// without a swap limit caps swap at the limit too, as containerd. False
+    /// leaves swap out of the spec (runc fails writing a swap limit the host cannot take).
+    /// </summary>
+    public bool SwapLimitSupported { get; init; }
+
     /// <summary>The node's hostname, for <c>HOSTNAME</c> when the pod config has none (host network).</summary>
     public string? NodeHostname { get; init; }
 
