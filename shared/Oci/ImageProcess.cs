@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Containerd.Shared.Oci;
 
 /// <summary>
@@ -19,35 +17,21 @@ public sealed record ImageProcess(IReadOnlyList<string> Args, IReadOnlyList<stri
     /// <exception cref="FormatException">The config is malformed, names no command, or a user that is not numeric.</exception>
     public static ImageProcess From(ReadOnlySpan<byte> configJson, IReadOnlyList<string> args, IReadOnlyList<string> env, string? cwd, string? user)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(configJson.ToArray());
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"image config is not valid JSON: {e.Message}");
-        }
-        using (document)
-        {
-            var config = document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
-            var entrypoint = Strings(config, "Entrypoint");
-            var cmd = args.Count > 0 ? args : Strings(config, "Cmd");
-            List<string> finalArgs = [.. entrypoint, .. cmd];
-            if (finalArgs.Count == 0)
-                throw new FormatException("the image has no entrypoint or cmd: give a command");
+        var config = ImageConfig.Parse(configJson);
+        var cmd = args.Count > 0 ? args : config.Cmd;
+        List<string> finalArgs = [.. config.Entrypoint, .. cmd];
+        if (finalArgs.Count == 0)
+            throw new FormatException("the image has no entrypoint or cmd: give a command");
 
-            var mergedEnv = Merge(Strings(config, "Env"), env);
-            if (!mergedEnv.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
-                mergedEnv.Insert(0, ProcessSpec.DefaultPath);
+        var mergedEnv = Merge(config.Env, env);
+        if (!mergedEnv.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)))
+            mergedEnv.Insert(0, ProcessSpec.DefaultPath);
 
-            var workingDir = cwd ?? String(config, "WorkingDir");
-            if (workingDir.Length == 0)
-                workingDir = "/";
-            var (uid, gid) = ParseUser(user ?? String(config, "User"));
-            return new ImageProcess(finalArgs, mergedEnv, workingDir, uid, gid);
-        }
+        var workingDir = cwd ?? config.WorkingDir;
+        if (workingDir.Length == 0)
+            workingDir = "/";
+        var (uid, gid) = ParseUser(user ?? config.User);
+        return new ImageProcess(finalArgs, mergedEnv, workingDir, uid, gid);
     }
 
     /// <summary>
@@ -91,14 +75,4 @@ public sealed record ImageProcess(IReadOnlyList<string> Args, IReadOnlyList<stri
         }
         return result;
     }
-
-    private static List<string> Strings(JsonElement config, string name) =>
-        config.ValueKind == JsonValueKind.Object && config.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
-            ? [.. value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)]
-            : [];
-
-    private static string String(JsonElement config, string name) =>
-        config.ValueKind == JsonValueKind.Object && config.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString() ?? ""
-            : "";
 }

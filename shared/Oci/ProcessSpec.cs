@@ -8,7 +8,7 @@ public static class ProcessSpec
     public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <summary>The capability set the original containerd granted by default (Docker's set).</summary>
-    private static readonly string[] DefaultCapabilities =
+    public static IReadOnlyList<string> DefaultCapabilities { get; } =
     [
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",

@@ -11,6 +11,20 @@ public static class RuntimeSpec
 {
     public const string OciVersion = "1.0.2";
 
+    /// <summary>
+    /// Paths runc hides (a read-only null mount): containerd's default list, with
+    /// /sys/devices/virtual/powercap (energy counters leak what other tenants run).
+    /// </summary>
+    public static IReadOnlyList<string> DefaultMaskedPaths { get; } =
+    [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/sys/devices/virtual/powercap", "/proc/scsi",
+    ];
+
+    /// <summary>Paths runc remounts read-only: containerd's default list.</summary>
+    public static IReadOnlyList<string> DefaultReadonlyPaths { get; } =
+        ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
     public static JsonObject Create(string id, IReadOnlyList<string> args, IEnumerable<string> env, string cwd) => new()
     {
         ["ociVersion"] = OciVersion,
@@ -33,17 +47,13 @@ public static class RuntimeSpec
             },
             ["namespaces"] = new JsonArray(
                 [.. new[] { "pid", "network", "ipc", "uts", "mount" }.Select(t => (JsonNode?)new JsonObject { ["type"] = t })]),
-            ["maskedPaths"] = ProcessSpec.Strings(
-            [
-                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
-            ]),
-            ["readonlyPaths"] = ProcessSpec.Strings(
-                ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]),
+            ["maskedPaths"] = ProcessSpec.Strings(DefaultMaskedPaths),
+            ["readonlyPaths"] = ProcessSpec.Strings(DefaultReadonlyPaths),
         },
     };
 
-    private static JsonObject Mount(string destination, string type, string source, params string[] options)
+    /// <summary>One OCI mount entry; no options key when there are none.</summary>
+    public static JsonObject Mount(string destination, string type, string source, params string[] options)
     {
         var mount = new JsonObject { ["destination"] = destination, ["type"] = type, ["source"] = source };
         if (options.Length > 0)
