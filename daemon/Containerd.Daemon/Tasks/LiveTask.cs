@@ -2,6 +2,7 @@ using Containerd.Api.Shim;
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Tasks;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ExecutionApi = Containerd.Api.Execution;
@@ -114,6 +115,10 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     public Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken) =>
         Shim.CallAsync(
             (c, o) => c.ResizePtyAsync(new ShimResizePtyRequest { Pid = pid, Width = width, Height = height }, o), cancellationToken);
+
+    public Task<Empty> UpdateAsync(string linuxResourcesJson, CancellationToken cancellationToken) =>
+        Shim.CallAsync(
+            (c, o) => c.UpdateAsync(new ShimUpdateRequest { Resources = ByteString.CopyFromUtf8(linuxResourcesJson) }, o), cancellationToken);
 
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), cancellationToken);

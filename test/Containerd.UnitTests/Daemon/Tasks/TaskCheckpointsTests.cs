@@ -180,6 +180,8 @@ public sealed class TaskCheckpointsTests
 
         public Task<Empty> ResizePtyAsync(uint pid, uint width, uint height, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task<Empty> UpdateAsync(string linuxResourcesJson, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<Empty> PauseAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<Empty> ResumeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
