@@ -25,6 +25,9 @@ internal interface IContainerRuntime
 
     Task PauseAsync();
 
+    /// <summary><c>runc update --resources -</c> with an OCI LinuxResources object (JSON) on its stdin.</summary>
+    Task UpdateAsync(byte[] resourcesJson);
+
     Task ResumeAsync();
 
     /// <summary><c>runc checkpoint</c> into the options' image directory.</summary>

@@ -27,4 +27,6 @@ internal sealed class InitCreatedState : InitState
         await init.KillCreatedLockedAsync().ConfigureAwait(false);
         await init.RemoveLockedAsync(teardown, strict: true).ConfigureAwait(false);
     }
+
+    public override Task UpdateAsync(InitProcess init, byte[] resourcesJson) => init.RunUpdateAsync(resourcesJson);
 }

@@ -24,4 +24,6 @@ internal sealed class InitPausedState : InitState
         await init.RunRuntimeAsync(runtime => runtime.ResumeAsync(), "resume").ConfigureAwait(false);
         init.MoveTo(InitRunningState.Instance);
     }
+
+    public override Task UpdateAsync(InitProcess init, byte[] resourcesJson) => init.RunUpdateAsync(resourcesJson);
 }

@@ -100,6 +100,16 @@ internal sealed class InitProcess : ShimProcess
             await _state.ResumeAsync(this).ConfigureAwait(false);
     }
 
+    /// <summary>runc update under the init's lock: only a created, running or paused init may (see the states).</summary>
+    public async Task UpdateAsync(byte[] resourcesJson, CancellationToken cancellationToken)
+    {
+        using (await Lock.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await CatchUpExitLockedAsync().ConfigureAwait(false);
+            await _state.UpdateAsync(this, resourcesJson).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>runc checkpoint under the init's lock: only a running or paused init may (see the states).</summary>
     public async Task CheckpointAsync(CheckpointOptions options, CancellationToken cancellationToken)
     {
@@ -211,6 +221,16 @@ internal sealed class InitProcess : ShimProcess
                 Observer.Exited(this, exit);
             }
         }
+    }
+
+    /// <summary>runc update of the container's cgroup; the state does not change.</summary>
+    internal async Task RunUpdateAsync(byte[] resourcesJson)
+    {
+        // Reaped but not yet recorded: the cgroup is going; say so rather than quote runc.
+        if (Reaped.IsCompleted)
+            throw ShimErrors.FailedPrecondition($"{Describe()} is not running (it is stopped): cannot update its resources");
+        await RunRuntimeAsync(runtime => runtime.UpdateAsync(resourcesJson), "update the resources of").ConfigureAwait(false);
+        Logger.LogInformation("updated the resources of init {InitPid}", Pid);
     }
 
     /// <summary>

@@ -27,4 +27,6 @@ internal sealed class InitRunningState : InitState
     public override void CheckExec(InitProcess init)
     {
     }
+
+    public override Task UpdateAsync(InitProcess init, byte[] resourcesJson) => init.RunUpdateAsync(resourcesJson);
 }

@@ -18,6 +18,10 @@ internal abstract class InitState : ProcessState
 
     public virtual Task ResumeAsync(InitProcess init) => throw Refuse(init, "resume");
 
+    /// <summary>runc update: only a container with a cgroup (created, running, paused, as containerd) can be updated.</summary>
+    public virtual Task UpdateAsync(InitProcess init, byte[] resourcesJson) =>
+        throw ShimErrors.FailedPrecondition($"{init.Describe()} is not running (it is {Name}): cannot update its resources");
+
     /// <summary>runc checkpoint: only a live container (running or paused, as containerd) has a process tree to dump.</summary>
     public virtual Task CheckpointAsync(InitProcess init, CheckpointOptions options) => throw Refuse(init, "checkpoint");
 

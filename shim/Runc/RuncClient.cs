@@ -60,6 +60,9 @@ internal sealed class RuncClient
 
     public Task PauseAsync(string id) => RunAsync(["pause", id]);
 
+    /// <summary><c>runc update --resources - ID</c>, the OCI LinuxResources JSON on its stdin.</summary>
+    public Task UpdateAsync(string id, byte[] resourcesJson) => RunAsync(["update", "--resources", "-", id], input: resourcesJson);
+
     /// <summary><c>runc checkpoint</c>; a CRIU failure carries CRIU's own reason from its log.</summary>
     public async Task CheckpointAsync(string id, CheckpointOptions options)
     {
@@ -113,7 +116,7 @@ internal sealed class RuncClient
 
     // Deliberately not cancellable: abandoning runc half-way (a client gave up
     // waiting) would leave a container half-made; every runc command ends by itself.
-    private async Task<byte[]> RunAsync(string[] command, IRuncStdio? stdio = null, bool captureStdout = false)
+    private async Task<byte[]> RunAsync(string[] command, IRuncStdio? stdio = null, bool captureStdout = false, byte[]? input = null)
     {
         var logPath = NextLogFile();
         var argv = new List<string>(command.Length + 7)
@@ -123,6 +126,7 @@ internal sealed class RuncClient
         argv.AddRange(command);
 
         var devNull = -1;
+        var stdin = -1;
         var stdout = -1;
         var stderr = -1;
         try
@@ -136,6 +140,9 @@ internal sealed class RuncClient
                 devNull = Open("/dev/null", Libc.O_RDWR);
                 stdout = MemFd("runc-stdout");
                 stderr = MemFd("runc-stderr");
+                // A memfd rather than a pipe: written whole before runc starts, so nobody has to feed it.
+                if (input is not null)
+                    stdin = InputFd(input);
             }
 
             int pid;
@@ -144,7 +151,7 @@ internal sealed class RuncClient
             {
                 pid = ownStdio
                     ? _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, stdio!.ChildStdin, stdio.ChildStdout, stdio.ChildStderr), out exited)
-                    : _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, devNull, stdout, stderr), out exited);
+                    : _reaper.Spawn(() => _spawner.Spawn(_runtime, argv, stdin >= 0 ? stdin : devNull, stdout, stderr), out exited);
             }
             catch (SpawnException e)
             {
@@ -168,6 +175,7 @@ internal sealed class RuncClient
         finally
         {
             Posix.CloseQuietly(ref devNull);
+            Posix.CloseQuietly(ref stdin);
             Posix.CloseQuietly(ref stdout);
             Posix.CloseQuietly(ref stderr);
             DeleteLog(logPath);
@@ -228,6 +236,30 @@ internal sealed class RuncClient
         var fd = Posix.MemFdCreate(name, Posix.MFD_CLOEXEC);
         if (fd < 0)
             throw new IOException($"memfd_create: {Libc.ErrorText(Libc.LastError)}");
+        return fd;
+    }
+
+    /// <summary>A memfd holding <paramref name="input"/>, its offset still at 0 (pwrite), for a child to read as stdin.</summary>
+    private static unsafe int InputFd(byte[] input)
+    {
+        var fd = MemFd("runc-stdin");
+        fixed (byte* data = input)
+        {
+            long written = 0;
+            while (written < input.Length)
+            {
+                var n = Posix.PWrite(fd, data + written, (nint)(input.Length - written), written);
+                if (n < 0 && Libc.LastError == Libc.EINTR)
+                    continue;
+                if (n <= 0)
+                {
+                    var error = Libc.LastError;
+                    Libc.Close(fd);
+                    throw new IOException($"cannot write runc's input: {Libc.ErrorText(error)}");
+                }
+                written += n;
+            }
+        }
         return fd;
     }
 

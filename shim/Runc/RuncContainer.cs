@@ -19,6 +19,8 @@ internal sealed class RuncContainer(RuncClient runc, string containerId) : ICont
 
     public Task PauseAsync() => runc.PauseAsync(ContainerId);
 
+    public Task UpdateAsync(byte[] resourcesJson) => runc.UpdateAsync(ContainerId, resourcesJson);
+
     public Task ResumeAsync() => runc.ResumeAsync(ContainerId);
 
     public Task CheckpointAsync(CheckpointOptions options) => runc.CheckpointAsync(ContainerId, options);

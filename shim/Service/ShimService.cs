@@ -93,6 +93,13 @@ internal sealed class ShimService(ShimTask task, EventQueue events, ShimLifetime
             return Task.FromResult(EmptyReply);
         });
 
+    public override Task<Empty> Update(ShimUpdateRequest request, ServerCallContext context) =>
+        Guard("update the resources of", async () =>
+        {
+            await task.UpdateAsync(request.Resources.Memory, context.CancellationToken).ConfigureAwait(false);
+            return EmptyReply;
+        });
+
     public override Task<ShimDeleteResponse> Delete(Empty request, ServerCallContext context) =>
         Guard("delete", () => task.DeleteAsync(context.CancellationToken));
 

@@ -181,6 +181,24 @@ internal sealed class ShimTask : IContainerTeardown
 
     public Task PauseAsync(CancellationToken cancellationToken) => RequireInit("pause").PauseAsync(cancellationToken);
 
+    /// <summary>runc update of the init's cgroup; the JSON must be an object (runc's own checks follow).</summary>
+    public Task UpdateAsync(ReadOnlyMemory<byte> resourcesJson, CancellationToken cancellationToken)
+    {
+        if (resourcesJson.Length == 0)
+            throw ShimErrors.InvalidArgument($"cannot update the resources of {Name}: no resources given");
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(resourcesJson);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+                throw ShimErrors.InvalidArgument($"cannot update the resources of {Name}: the resources are not a JSON object");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw ShimErrors.InvalidArgument($"cannot update the resources of {Name}: the resources are not valid JSON: {e.Message}");
+        }
+        return RequireInit("update the resources of").UpdateAsync(resourcesJson.ToArray(), cancellationToken);
+    }
+
     public Task ResumeAsync(CancellationToken cancellationToken) => RequireInit("resume").ResumeAsync(cancellationToken);
 
     public async Task<int> ExecAsync(ByteString specJson, Stdio? stdio, CancellationToken cancellationToken)

@@ -50,6 +50,13 @@ public interface ITask
     /// </summary>
     Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// runc update of the init's cgroup with an OCI LinuxResources object
+    /// (JSON, e.g. from <see cref="Cri.Specs.LinuxResourcesJson"/>): for a
+    /// created, running or paused task; FailedPrecondition once it stopped.
+    /// </summary>
+    Task<Empty> UpdateAsync(string linuxResourcesJson, CancellationToken cancellationToken);
+
     Task<Empty> PauseAsync(CancellationToken cancellationToken);
 
     Task<Empty> ResumeAsync(CancellationToken cancellationToken);

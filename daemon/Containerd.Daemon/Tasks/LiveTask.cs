@@ -3,6 +3,7 @@ using Containerd.Daemon.Containers;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Tasks;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using ExecutionApi = Containerd.Api.Execution;
@@ -120,6 +121,10 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
 
     public Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.ReopenLogAsync(new ShimPidRequest { Pid = pid }, o), cancellationToken);
+
+    public Task<Empty> UpdateAsync(string linuxResourcesJson, CancellationToken cancellationToken) =>
+        Shim.CallAsync(
+            (c, o) => c.UpdateAsync(new ShimUpdateRequest { Resources = ByteString.CopyFromUtf8(linuxResourcesJson) }, o), cancellationToken);
 
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) =>
         Shim.CallAsync((c, o) => c.PauseAsync(new Empty(), o), cancellationToken);

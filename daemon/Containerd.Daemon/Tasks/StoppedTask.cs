@@ -102,6 +102,10 @@ public sealed class StoppedTask(
 
     public Task<Empty> PauseAsync(CancellationToken cancellationToken) => Refused("pause");
 
+    /// <summary>As the shim refuses a stopped init: its cgroup is gone.</summary>
+    public Task<Empty> UpdateAsync(string linuxResourcesJson, CancellationToken cancellationToken) =>
+        Task.FromException<Empty>(RpcErrors.FailedPrecondition($"task \"{Id}\" is not running (it is stopped): cannot update its resources"));
+
     public Task<Empty> CheckpointAsync(ShimCheckpointRequest request, CancellationToken cancellationToken) => Refused("checkpoint");
 
     public Task<Empty> ResumeAsync(CancellationToken cancellationToken) => Refused("resume");

@@ -129,7 +129,10 @@ public sealed class TestImages : IAsyncDisposable
     /// <summary>opaque: busybox's layer, opq/{old1,old2,sub/deep}, then a layer making opq/ opaque with only opq/new.</summary>
     public TestImage Opaque { get; private set; } = null!;
 
-    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque];
+    /// <summary>busybox with a pause-like command (it only sleeps): the CRI tests' sandbox image.</summary>
+    public TestImage Pause { get; private set; } = null!;
+
+    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque, Pause];
 
     /// <summary>How long building the layouts took.</summary>
     public TimeSpan BuildTime { get; private set; }
@@ -190,6 +193,7 @@ public sealed class TestImages : IAsyncDisposable
             images.Multiarch = images.Read("multiarch");
             images.Hostile = images.Read("hostile");
             images.Opaque = images.Read("opaque");
+            images.Pause = images.Read("pause");
             images.DockerV2S2 = await images.ReadFromRegistryAsync("docker-v2s2", v2s2Digests[0], cancellationToken);
             TestContext.Progress.WriteLine($"TestImages: built the layouts in {images.BuildTime.TotalSeconds:F1} s, pushed {images.All.Count} images to 3 registries in {images.PushTime.TotalSeconds:F1} s");
             return images;
@@ -230,7 +234,7 @@ public sealed class TestImages : IAsyncDisposable
         // Blob by blob for the rest: skopeo gzips an uncompressed layer on its way to a registry,
         // and the hostile and opaque layers must arrive exactly as written.
         using var client = registry.CreateHttpClient();
-        foreach (var name in new[] { "uncompressed", "hostile", "opaque" })
+        foreach (var name in new[] { "uncompressed", "hostile", "opaque", "pause" })
             await Layout.PushAsync(client, name, Tag, Layout.Resolve(name), cancellationToken);
         return v2s2;
     }
@@ -323,6 +327,20 @@ public sealed class TestImages : IAsyncDisposable
             Uncompressed();
             HandMade("hostile", [TestImagesLayers.HostileTar()]);
             HandMade("opaque", [TestImagesLayers.OpaqueLowerTar(), TestImagesLayers.OpaqueUpperTar()]);
+            Pause();
+        }
+
+        /// <summary>busybox's layer with a config whose only job is to sleep, as a pause image holds a pod's namespaces.</summary>
+        private void Pause()
+        {
+            var manifest = _layout.ReadJson(_layout.Resolve("busybox").Digest);
+            var config = _layout.ReadJson(OciLayout.Descriptor(manifest["config"]!).Digest);
+            var run = config["config"]!.AsObject();
+            run["Cmd"] = new JsonArray("/bin/sleep", "2147483647");
+            run.Remove("Entrypoint");
+            run["WorkingDir"] = "/";
+            manifest["config"] = OciLayout.DescriptorJson(_layout.WriteJson(OciMediaTypes.Config, config));
+            _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), "pause");
         }
 
         private async Task BusyboxAsync(CancellationToken cancellationToken)

@@ -182,6 +182,8 @@ public sealed class TaskCheckpointsTests
 
         public Task<Empty> ReopenLogAsync(uint pid, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task<Empty> UpdateAsync(string linuxResourcesJson, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<Empty> PauseAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<Empty> ResumeAsync(CancellationToken cancellationToken) => throw new NotSupportedException();

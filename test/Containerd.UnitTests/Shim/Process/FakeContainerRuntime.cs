@@ -48,6 +48,8 @@ internal sealed class FakeContainerRuntime : IContainerRuntime
 
     public Task PauseAsync() => Record("pause");
 
+    public Task UpdateAsync(byte[] resourcesJson) => Record("update " + System.Text.Encoding.UTF8.GetString(resourcesJson));
+
     public Task ResumeAsync() => Record("resume");
 
     public Task CheckpointAsync(CheckpointOptions options) => Record(options.Exit ? "checkpoint exit" : "checkpoint");
