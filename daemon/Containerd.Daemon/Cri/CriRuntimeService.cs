@@ -1,5 +1,5 @@
 using Containerd.Daemon.Cri.Containers;
-using Containerd.Daemon.Cri.Runtime;
+using Containerd.Daemon.Cri.Common;
 using Containerd.Daemon.Cri.Sandboxes;
 using Containerd.Daemon.Cri.Stats;
 using Containerd.Daemon.Hosting;

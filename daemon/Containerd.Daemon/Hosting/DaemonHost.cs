@@ -3,7 +3,7 @@ using Containerd.Daemon.Cri;
 using Containerd.Daemon.Cri.Containers;
 using Containerd.Daemon.Cri.Images;
 using Containerd.Daemon.Cri.Network;
-using Containerd.Daemon.Cri.Runtime;
+using Containerd.Daemon.Cri.Common;
 using Containerd.Daemon.Cri.Sandboxes;
 using Containerd.Daemon.Cri.Stats;
 using Containerd.Daemon.Cri.Store;

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Containerd.Api.CriStore;
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Cri.Images;
-using Containerd.Daemon.Cri.Runtime;
+using Containerd.Daemon.Cri.Common;
 using Containerd.Daemon.Cri.Sandboxes;
 using Containerd.Daemon.Cri.Specs;
 using Containerd.Daemon.Cri.Store;

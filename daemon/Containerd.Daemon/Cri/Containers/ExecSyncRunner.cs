@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Containerd.Daemon.Cri.Runtime;
+using Containerd.Daemon.Cri.Common;
 using Containerd.Daemon.Events;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Metadata;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Containerd.Daemon.Content;
-using Containerd.Daemon.Cri.Runtime;
+using Containerd.Daemon.Cri.Common;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Images;
 using Containerd.Daemon.Images.Distribution;

@@ -3,7 +3,7 @@ using Grpc.Core;
 using ExecutionApi = Containerd.Api.Execution;
 using Types = Containerd.Api.Types;
 
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>
 /// The Tasks API as the CRI adapter uses it, in-process and in the namespace

@@ -1,4 +1,4 @@
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>The names the CRI adapter gives things, each in one place (containerd's where a client may look at them).</summary>
 public static class CriNames

@@ -1,6 +1,6 @@
 using Containerd.Daemon.Hosting;
 
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>
 /// crictl and people shorten ids (as docker does): a request may name a sandbox

@@ -2,7 +2,7 @@ using System.Reflection;
 using Containerd.Daemon.Cri.Network;
 using Runtime.V1;
 
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>Version, Status and RuntimeConfig: what the kubelet asks before anything else.</summary>
 public sealed class CriStatus(CniNetwork network)

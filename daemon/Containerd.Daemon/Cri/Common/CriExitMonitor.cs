@@ -5,7 +5,7 @@ using Containerd.Daemon.Tasks;
 using Microsoft.Extensions.Logging;
 using Types = Containerd.Api.Types;
 
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>
 /// Watches the namespace k8s.io's task events: a CRI container's init EXIT

@@ -1,6 +1,6 @@
 using Containerd.Daemon.Containers;
 
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>
 /// One lock per CRI sandbox and per CRI container, held across a whole CRI

@@ -4,7 +4,7 @@ using Containerd.Daemon.Hosting;
 using Containerd.Shared.Images;
 using Containerd.Shared.Users;
 
-namespace Containerd.Daemon.Cri.Runtime;
+namespace Containerd.Daemon.Cri.Common;
 
 /// <summary>
 /// Turns the user a CRI container asks for (run_as_username, run_as_user,
