@@ -301,19 +301,28 @@ public sealed class ContainerManager : ISandboxContainers
         var record = _store.Containers.Get(id) ?? throw ContainerNotFound(request.ContainerId);
         if (StateOf(record) == ContainerState.ContainerExited)
             throw RpcErrors.FailedPrecondition($"UpdateContainerResources: container {id} is not running");
-        var resources = LinuxResourcesJson.From(request.Linux);
+        var container = await _containers.GetAsync(CriNames.Namespace, id, cancellationToken).ConfigureAwait(false)
+            ?? throw ContainerNotFound(request.ContainerId);
+        var spec = SpecAny.Unpack(container.Spec) as JsonObject
+            ?? throw RpcErrors.FailedPrecondition($"UpdateContainerResources: container {id} has no spec");
+        var linux = spec["linux"] as JsonObject ?? new JsonObject();
+        spec["linux"] = linux;
+        JsonObject resources;
+        try
+        {
+            resources = LinuxResourcesJson.Apply(linux["resources"] as JsonObject, request.Linux,
+                LinuxResourcesJson.SwapControllerAvailable(), LinuxResourcesJson.HugetlbControllerAvailable());
+        }
+        catch (ArgumentException e)
+        {
+            throw RpcErrors.InvalidArgument($"UpdateContainerResources {id}: {e.Message}");
+        }
         if (await _tasks.FindAsync(id, cancellationToken).ConfigureAwait(false) is { } task)
             await task.UpdateAsync(resources.ToJsonString(), cancellationToken).ConfigureAwait(false);
-        // The spec too, so that a start (or a restart of the daemon) keeps the new limits.
-        if (await _containers.GetAsync(CriNames.Namespace, id, cancellationToken).ConfigureAwait(false) is { } container
-            && SpecAny.Unpack(container.Spec) is JsonObject spec)
-        {
-            var linux = spec["linux"] as JsonObject ?? new JsonObject();
-            spec["linux"] = linux;
-            linux["resources"] = LinuxResourcesJson.Merge(linux["resources"] as JsonObject, resources);
-            container.Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec);
-            await _containers.TryReplaceAsync(CriNames.Namespace, container, cancellationToken).ConfigureAwait(false);
-        }
+        // The spec too, so that a later start keeps the new limits.
+        linux["resources"] = resources;
+        container.Spec = SpecAny.Pack(SpecAny.RuntimeSpecType, spec);
+        await _containers.TryReplaceAsync(CriNames.Namespace, container, cancellationToken).ConfigureAwait(false);
         await _store.Containers.UpdateAsync(id, r => r.Resources = request.Linux.Clone(), cancellationToken).ConfigureAwait(false);
         return new UpdateContainerResourcesResponse();
     }

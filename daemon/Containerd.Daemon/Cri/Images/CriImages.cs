@@ -117,8 +117,8 @@ public sealed class CriImages(
         {
             Timestamp = CriNames.Now(),
             FsId = new FilesystemIdentifier { Mountpoint = options.OverlaySnapshotsRoot },
-            UsedBytes = new UInt64Value { Value = (ulong)bytes },
-            InodesUsed = new UInt64Value { Value = (ulong)inodes },
+            UsedBytes = new Runtime.V1.UInt64Value { Value = (ulong)bytes },
+            InodesUsed = new Runtime.V1.UInt64Value { Value = (ulong)inodes },
         };
         return new ImageFsInfoResponse { ImageFilesystems = { usage }, ContainerFilesystems = { usage.Clone() } };
     }
@@ -199,7 +199,7 @@ public sealed class CriImages(
         result.RepoDigests.Add(image.RepoDigests);
         var (uid, username) = ImageUser(image.Resolved.ConfigJson);
         if (uid is { } number)
-            result.Uid = new Int64Value { Value = number };
+            result.Uid = new Runtime.V1.Int64Value { Value = number };
         result.Username = username;
         return result;
     }
