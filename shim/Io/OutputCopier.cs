@@ -13,6 +13,9 @@ namespace Containerd.Shim.Io;
 /// fd open until the client has read what sits in the FIFO — closing the last
 /// fd of a FIFO would discard it — and closes it so the client sees EOF.
 /// The source may also be a pty master (a terminal process's output).
+/// With a <see cref="CriLogStream"/> instead of a client fd the bytes are
+/// framed into CRI log records; the last partial line is written before
+/// <see cref="Done"/>, so EXIT still follows all output.
 /// </summary>
 internal sealed unsafe class OutputCopier
 {
@@ -24,6 +27,7 @@ internal sealed unsafe class OutputCopier
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
+    private readonly CriLogStream? _log;
     private int _pipe;
     private int _client;
 
@@ -35,6 +39,13 @@ internal sealed unsafe class OutputCopier
         _cancel = cancel;
         _logger = logger;
         _thread = new Thread(Run, 128 * 1024) { IsBackground = true, Name = name };
+    }
+
+    /// <summary>Copies into a CRI log: the writer belongs to the process's io, which closes it after <see cref="Join"/>.</summary>
+    public OutputCopier(string name, int pipeRead, CriLogStream log, CancelSignal cancel, ILogger logger)
+        : this(name, pipeRead, -1, cancel, logger)
+    {
+        _log = log;
     }
 
     /// <summary>Completes at pipe EOF (all output copied) or when cancelled.</summary>
@@ -50,6 +61,8 @@ internal sealed unsafe class OutputCopier
         try
         {
             var eof = Copy(buffer);
+            // Even when cancelled (a delete with a grandchild holding the pipe): what was read is kept.
+            _log?.Complete();
             _done.TrySetResult();
             if (eof)
                 WaitForClientToDrain();
@@ -88,7 +101,9 @@ internal sealed unsafe class OutputCopier
             }
             if (n == 0)
                 return true;
-            if (_client >= 0 && !WriteAll(buffer, (int)n))
+            if (_log is not null)
+                _log.Append(new ReadOnlySpan<byte>(buffer, (int)n));
+            else if (_client >= 0 && !WriteAll(buffer, (int)n))
                 return false;
         }
     }

@@ -12,6 +12,9 @@ namespace Containerd.Shim.Io;
 /// shim makes a pipe: the child (runc, and through it the container process)
 /// gets one end, the shim copies between the other end and the client's path.
 /// An empty path means /dev/null. Everything the shim opens is O_CLOEXEC.
+/// A <c>crilog://</c> stdout/stderr (<see cref="CriLogTarget"/>) also gets a
+/// pipe, but its copier frames the bytes into CRI log records in that file
+/// (<see cref="CriLogFiles"/>), which <see cref="ReopenLog"/> reopens.
 /// A terminal process has no pipes: its io is a <see cref="PtyIo"/> (the
 /// pty runc makes), which this type fronts so a process owns one kind of io.
 /// </summary>
@@ -27,6 +30,7 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     private readonly InputCopier? _stdinCopier;
     private readonly OutputCopier? _stdoutCopier;
     private readonly OutputCopier? _stderrCopier;
+    private readonly CriLogFiles? _logs;
     private readonly ILogger _logger;
     private int _childStdin = -1;
     private int _childStdout = -1;
@@ -37,6 +41,7 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     private ProcessIo(PtyIo pty, ILogger logger)
     {
         _pty = pty;
+        _logs = pty.Logs;
         _logger = logger;
         OutputDone = pty.OutputDone;
     }
@@ -45,6 +50,7 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     {
         _logger = logger;
         _shutdown = new CancelSignal();
+        _logs = new CriLogFiles(logger);
         var opened = new List<int>();
         try
         {
@@ -77,6 +83,7 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
         {
             foreach (var fd in opened)
                 Libc.Close(fd);
+            _logs.Dispose();
             _closeStdin?.Dispose();
             _shutdown?.Dispose();
             throw;
@@ -121,6 +128,18 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
     /// </summary>
     /// <exception cref="IOException">runc sent no terminal.</exception>
     public void AttachConsole() => _pty?.Attach();
+
+    /// <summary>Whether stdout or stderr is written to a CRI log (for a terminal: stdout).</summary>
+    public bool HasCriLog => _logs?.Any == true;
+
+    /// <summary>Reopens the CRI log files by path (log rotation); nothing when there are none (the caller checks).</summary>
+    /// <exception cref="IOException">A path cannot be opened; the message names it.</exception>
+    /// <exception cref="ObjectDisposedException">The io was released meanwhile.</exception>
+    public void ReopenLog()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _logs?.Reopen();
+    }
 
     /// <summary>Resizes the terminal; nothing for a process without one (the caller checks).</summary>
     public void Resize(WindowSize size) => _pty?.Resize(size);
@@ -176,18 +195,26 @@ internal sealed class ProcessIo : IRuncStdio, IDisposable
             & (_stderrCopier?.Join(JoinTimeout) ?? true);
         if (joined)
         {
-            // Only now is no thread polling the eventfds.
+            // Only now is no thread polling the eventfds or writing a log.
             _shutdown?.Dispose();
             _closeStdin?.Dispose();
+            _logs?.Dispose();
         }
         else
         {
-            _logger.LogWarning("an io thread did not stop; leaving its cancel fd open");
+            _logger.LogWarning("an io thread did not stop; leaving its cancel fd and log files open");
         }
     }
 
     private OutputCopier Output(string name, string path, out int childEnd, List<int> opened)
     {
+        if (_logs!.TryStream(name, path) is { } log)
+        {
+            var (logRead, logWrite) = Pipe(opened);
+            SetNonBlocking(logRead);
+            childEnd = logWrite;
+            return new OutputCopier(name, logRead, log, _shutdown!, _logger);
+        }
         // O_RDWR never blocks on a FIFO (the shim counts as a reader, so an absent
         // client cannot hang it and writes never fail with EPIPE); for a regular
         // file it appends, creating it if needed.

@@ -14,7 +14,9 @@ namespace Containerd.Shim.Io;
 /// <para>
 /// stderr: the process's stderr is the terminal too, so everything arrives
 /// merged on stdout; a stderr path given with a terminal is ignored (never
-/// opened), as containerd does.
+/// opened), as containerd does. A <c>crilog://</c> stdout gets the terminal's
+/// output framed into CRI log records of stream <c>stdout</c>, as containerd
+/// logs a tty container.
 /// </para>
 /// <para>
 /// stdin: the client's FIFO is opened O_RDWR, so the shim holds a writer of
@@ -34,6 +36,7 @@ internal sealed class PtyIo : IDisposable
     private readonly TaskCompletionSource _outputDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Guards the master fd against a resize racing Dispose.
     private readonly Lock _gate = new();
+    private readonly CriLogStream? _stdoutLog;
     private ConsoleSocket? _console;
     private int _stdinClient;
     private int _stdoutClient;
@@ -42,10 +45,14 @@ internal sealed class PtyIo : IDisposable
     private OutputCopier? _stdoutCopier;
     private bool _disposed;
 
-    private PtyIo(int stdinClient, int stdoutClient, ConsoleSocket console, CancelSignal shutdown, CancelSignal closeStdin, ILogger logger)
+    private PtyIo(
+        int stdinClient, int stdoutClient, CriLogFiles logs, CriLogStream? stdoutLog, ConsoleSocket console, CancelSignal shutdown,
+        CancelSignal closeStdin, ILogger logger)
     {
         _stdinClient = stdinClient;
         _stdoutClient = stdoutClient;
+        Logs = logs;
+        _stdoutLog = stdoutLog;
         _console = console;
         _shutdown = shutdown;
         _closeStdin = closeStdin;
@@ -55,6 +62,9 @@ internal sealed class PtyIo : IDisposable
 
     /// <summary>The --console-socket runc is given.</summary>
     public string ConsoleSocketPath { get; }
+
+    /// <summary>The CRI log the output goes to, if any; closed by <see cref="Dispose"/>.</summary>
+    public CriLogFiles Logs { get; }
 
     /// <summary>Completes when the master reached EOF (every slave fd closed), or was never received.</summary>
     public Task OutputDone => _outputDone.Task;
@@ -67,22 +77,25 @@ internal sealed class PtyIo : IDisposable
         var stdout = -1;
         CancelSignal? shutdown = null;
         CancelSignal? closeStdin = null;
+        var logs = new CriLogFiles(logger);
         try
         {
             if (stdio.Stdin.Length > 0)
                 stdin = OpenClient(stdio.Stdin, Libc.O_RDWR | Libc.O_NONBLOCK, "stdin");
+            var stdoutLog = logs.TryStream("stdout", stdio.Stdout);
             // As for a pipe's output (ProcessIo): O_RDWR never blocks on a FIFO; a regular file is appended to.
-            if (stdio.Stdout.Length > 0)
+            if (stdio.Stdout.Length > 0 && stdoutLog is null)
                 stdout = OpenClient(stdio.Stdout, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_APPEND | Libc.O_CREAT, "stdout");
             shutdown = new CancelSignal();
             closeStdin = new CancelSignal();
             var console = ConsoleSocket.Listen(consoleSocket);
-            return new PtyIo(stdin, stdout, console, shutdown, closeStdin, logger);
+            return new PtyIo(stdin, stdout, logs, stdoutLog, console, shutdown, closeStdin, logger);
         }
         catch
         {
             Posix.CloseQuietly(ref stdin);
             Posix.CloseQuietly(ref stdout);
+            logs.Dispose();
             shutdown?.Dispose();
             closeStdin?.Dispose();
             throw;
@@ -125,7 +138,9 @@ internal sealed class PtyIo : IDisposable
                 throw;
             }
             // The copiers own these fds from here on.
-            _stdoutCopier = new OutputCopier("stdout", outputFd, _stdoutClient, _shutdown, _logger);
+            _stdoutCopier = _stdoutLog is not null
+                ? new OutputCopier("stdout", outputFd, _stdoutLog, _shutdown, _logger)
+                : new OutputCopier("stdout", outputFd, _stdoutClient, _shutdown, _logger);
             _stdoutClient = -1;
             if (inputFd >= 0)
             {
@@ -202,13 +217,14 @@ internal sealed class PtyIo : IDisposable
         _outputDone.TrySetResult();
         if (joined)
         {
-            // Only now is no thread polling the eventfds.
+            // Only now is no thread polling the eventfds or writing the log.
             _shutdown.Dispose();
             _closeStdin.Dispose();
+            Logs.Dispose();
         }
         else
         {
-            _logger.LogWarning("a terminal io thread did not stop; leaving its cancel fd open");
+            _logger.LogWarning("a terminal io thread did not stop; leaving its cancel fd and log open");
         }
     }
 

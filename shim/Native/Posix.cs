@@ -228,6 +228,20 @@ internal static unsafe partial class Posix
         public uint OutputSpeed;
     }
 
+    /// <summary>struct timespec (LP64).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    public const int CLOCK_REALTIME = 0;
+
+    /// <summary>clock_gettime(2): nanoseconds, where DateTime has 100 ns ticks (CRI log times are Go's, to the nanosecond).</summary>
+    [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
+    public static partial int ClockGetTime(int clock, TimeSpec* time);
+
     /// <summary>The index of VEOF in c_cc (Linux, every architecture).</summary>
     public const int VEOF = 4;
 

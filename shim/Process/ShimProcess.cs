@@ -117,6 +117,33 @@ internal abstract class ShimProcess
         }
     }
 
+    /// <summary>
+    /// Reopens its CRI log file(s) by path (log rotation). FailedPrecondition
+    /// when its output is not written to a CRI log, or once it stopped (as
+    /// containerd refuses ReopenContainerLog for a container not running).
+    /// </summary>
+    public void ReopenLog()
+    {
+        var io = Io;
+        if (io is null ? !CriLogTarget.Is(Stdio.Stdout) && !CriLogTarget.Is(Stdio.Stderr) : !io.HasCriLog)
+            throw ShimErrors.FailedPrecondition($"process {Pid} in task \"{ContainerId}\" does not write a CRI log (its stdout and stderr are not {CriLogTarget.Scheme} targets)");
+        var notRunning = IsInit ? $"container \"{ContainerId}\" is not running" : $"process {Pid} in task \"{ContainerId}\" is not running";
+        if (io is null || CurrentState.IsFinished)
+            throw ShimErrors.FailedPrecondition(notRunning);
+        try
+        {
+            io.ReopenLog();
+        }
+        catch (ObjectDisposedException)
+        {
+            throw ShimErrors.FailedPrecondition(notRunning);
+        }
+        catch (IOException e)
+        {
+            throw ShimErrors.Internal($"cannot reopen the log of {Describe()}: {e.Message}");
+        }
+    }
+
     public virtual ApiProcessState ToState(Api.Types.Status reportedStatus) => new()
     {
         Pid = (uint)Pid,

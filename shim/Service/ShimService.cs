@@ -86,6 +86,13 @@ internal sealed class ShimService(ShimTask task, EventQueue events, ShimLifetime
             return Task.FromResult(EmptyReply);
         });
 
+    public override Task<Empty> ReopenLog(ShimPidRequest request, ServerCallContext context) =>
+        Guard("reopen the log of", () =>
+        {
+            task.ReopenLog(request.Pid);
+            return Task.FromResult(EmptyReply);
+        });
+
     public override Task<ShimDeleteResponse> Delete(Empty request, ServerCallContext context) =>
         Guard("delete", () => task.DeleteAsync(context.CancellationToken));
 

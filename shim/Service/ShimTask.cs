@@ -327,6 +327,16 @@ internal sealed class ShimTask : IContainerTeardown
         process.ResizePty(size);
     }
 
+    /// <summary>ReopenLog: pid 0 (or the init's) is the init; see <see cref="ShimProcess.ReopenLog"/>.</summary>
+    public void ReopenLog(uint pid)
+    {
+        var init = CurrentInit;
+        ShimProcess process = pid == 0 || (init is not null && pid == (uint)init.Pid)
+            ? init ?? throw ShimErrors.NotFound($"{Name} not found: it was not created")
+            : RequireExec(pid);
+        process.ReopenLog();
+    }
+
     public async Task<ShimDeleteResponse> DeleteAsync(CancellationToken cancellationToken)
     {
         await _table.WaitAsync(cancellationToken).ConfigureAwait(false);

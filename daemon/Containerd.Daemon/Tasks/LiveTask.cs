@@ -1,5 +1,6 @@
 using Containerd.Api.Shim;
 using Containerd.Daemon.Containers;
+using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Tasks;
 using Google.Protobuf.WellKnownTypes;
@@ -89,6 +90,8 @@ public sealed class LiveTask(uint initPid, Stdio stdio, ShimConnection shim, Eve
     public async Task<uint> ExecAsync(ExecutionApi.ExecRequest request, CancellationToken cancellationToken)
     {
         SpecJson.RequireObject(request.Spec, $"exec in task \"{Id}\"");
+        if (CriLogTarget.Check(request.Stdin, request.Stdout, request.Stderr) is { } stdioProblem)
+            throw RpcErrors.InvalidArgument($"cannot exec in task \"{Id}\": {stdioProblem}");
         var exec = new ShimExecRequest
         {
             Spec = request.Spec.Value,

@@ -6,6 +6,7 @@ using Containerd.Daemon.Images;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Shims;
 using Containerd.Shared.Bundles;
+using Containerd.Shared.Tasks;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,8 @@ public sealed class TaskLifecycle(
     public async Task<uint> CreateAsync(string @namespace, ExecutionApi.CreateRequest request, CancellationToken cancellationToken)
     {
         var id = RequestNamespace.ValidId(request.ContainerId);
+        if (CriLogTarget.Check(request.Stdin, request.Stdout, request.Stderr) is { } stdioProblem)
+            throw RpcErrors.InvalidArgument($"cannot create task \"{id}\": {stdioProblem}");
         // Judged before anything is made: a bad checkpoint leaves no bundle and no shim.
         var checkpoint = request.Checkpoint;
         if (checkpoint is not null)

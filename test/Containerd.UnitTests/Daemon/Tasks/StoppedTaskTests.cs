@@ -100,6 +100,14 @@ public sealed class StoppedTaskTests
         ExpectStatus(() => terminal.ResizePtyAsync(7, 80, 24, CancellationToken.None), StatusCode.NotFound, "process 7 not found in container \"tty\"");
     }
 
+    [Test]
+    public void ReopenLog_says_the_container_is_not_running_and_of_an_unknown_pid_finds_nothing()
+    {
+        ExpectStatus(() => _task.ReopenLogAsync(0, CancellationToken.None), StatusCode.FailedPrecondition, "container \"web\" is not running");
+        ExpectStatus(() => _task.ReopenLogAsync(InitPid, CancellationToken.None), StatusCode.FailedPrecondition, "container \"web\" is not running");
+        ExpectStatus(() => _task.ReopenLogAsync(7, CancellationToken.None), StatusCode.NotFound, "process 7 not found in container \"web\"");
+    }
+
     private static void ExpectStatus(AsyncTestDelegate call, StatusCode code, string message)
     {
         var error = Assert.ThrowsAsync<RpcException>(call);

@@ -97,6 +97,35 @@ public sealed class PtyIoTests
     }
 
     [Test]
+    public async Task A_CRI_log_gets_the_terminal_output_as_stdout_records_without_carriage_returns()
+    {
+        var log = Path.Combine(_dir, "0.log");
+        var target = CriLogTarget.For(log);
+        var (master, slave) = OpenPty();
+        var io = PtyIo.Open(new Stdio { Stdout = target, Stderr = target, Terminal = true }, Path.Combine(_dir, "console.4.sock"), _logger);
+        try
+        {
+            FdSender.Send(io.ConsoleSocketPath, master, "/dev/pts/x");
+            Libc.Close(master);
+            io.Attach();
+            // The pty turns \n into \r\n (ONLCR); containerd's logger takes "\r\n" as the newline.
+            WriteSlave(slave, "one\ntwo\nlast");
+            Libc.Close(slave);
+            slave = -1;
+            await io.OutputDone.WaitAsync(Wait);
+        }
+        finally
+        {
+            if (slave >= 0)
+                Libc.Close(slave);
+            io.Dispose();
+        }
+        var records = File.ReadAllText(log).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(r => r[(r.IndexOf(' ') + 1)..]);
+        Assert.That(records, Is.EqualTo(new[] { "stdout F one", "stdout F two", "stdout P last" }));
+        Assert.That(_logger.Warnings, Is.Empty);
+    }
+
+    [Test]
     public void Disposed_before_runc_sent_anything_it_leaves_no_socket_and_its_output_is_done()
     {
         var socket = Path.Combine(_dir, "console.3.sock");
