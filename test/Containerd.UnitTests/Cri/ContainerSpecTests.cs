@@ -403,6 +403,22 @@ public sealed class ContainerSpecTests
         });
     }
 
+    [TestCase(-500, null, -500)]
+    [TestCase(-500, -100, -100)]
+    [TestCase(500, -100, 500)]
+    public void The_oom_score_is_the_config_s_raised_to_the_floor(int wanted, int? floor, int expected)
+    {
+        var input = ContainerInput(c => c.Linux.Resources = new LinuxContainerResources { OomScoreAdj = wanted }) with { OomScoreAdjFloor = floor };
+        Assert.That((int?)ContainerSpec.Build(input)["process"]!["oomScoreAdj"], Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void An_oom_score_outside_the_kernel_range_is_invalid()
+    {
+        var e = Assert.Throws<SpecException>(() => Build(c => c.Linux.Resources = new LinuxContainerResources { OomScoreAdj = 1001 }));
+        Assert.That(e!.Message, Does.Contain("oom_score_adj 1001"));
+    }
+
     // pod network, pod ipc, pod pid, container pid → namespace entries (type=path, "new" for a fresh one)
     [TestCase(NamespaceMode.Pod, NamespaceMode.Pod, NamespaceMode.Pod, NamespaceMode.Pod,
         "pid=/proc/4242/ns/pid,ipc=/proc/4242/ns/ipc,uts=/proc/4242/ns/uts,mount=new,network=/proc/4242/ns/net")]

@@ -181,6 +181,15 @@ public sealed class SandboxSpecTests
         Assert.That(e.Message, Does.Contain("sandbox sb1").And.Contain("entrypoint or cmd"));
     }
 
+    [TestCase(null, -998)]
+    [TestCase(0, 0)]
+    [TestCase(-999, -998)]
+    public void The_oom_score_is_raised_to_the_floor(int? floor, int expected)
+    {
+        var spec = SandboxSpec.Build(Sandbox() with { OomScoreAdjFloor = floor });
+        Assert.That((int?)spec["process"]!["oomScoreAdj"], Is.EqualTo(expected));
+    }
+
     [Test]
     public void The_image_working_dir_is_the_cwd()
     {

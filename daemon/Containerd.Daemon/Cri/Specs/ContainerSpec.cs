@@ -58,7 +58,7 @@ public static class ContainerSpec
         {
             if (resources.OomScoreAdj is < -1000 or > 1000)
                 throw new SpecException(StatusCode.InvalidArgument, $"{what}: oom_score_adj {resources.OomScoreAdj} is outside -1000 … 1000");
-            process["oomScoreAdj"] = (int)resources.OomScoreAdj;
+            process["oomScoreAdj"] = OomScoreFloor.Apply((int)resources.OomScoreAdj, input.OomScoreAdjFloor);
         }
 
         var linux = new JsonObject
