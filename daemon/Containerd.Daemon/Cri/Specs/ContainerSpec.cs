@@ -55,7 +55,11 @@ public static class ContainerSpec
             ["noNewPrivileges"] = security?.NoNewPrivs == true,
         };
         if (config.Linux?.Resources is { } resources)
-            process["oomScoreAdj"] = resources.OomScoreAdj;
+        {
+            if (resources.OomScoreAdj is < -1000 or > 1000)
+                throw new SpecException(StatusCode.InvalidArgument, $"{what}: oom_score_adj {resources.OomScoreAdj} is outside -1000 … 1000");
+            process["oomScoreAdj"] = OomScoreFloor.Apply((int)resources.OomScoreAdj, input.OomScoreAdjFloor);
+        }
 
         var linux = new JsonObject
         {
@@ -133,7 +137,7 @@ public static class ContainerSpec
         var hostname = input.SandboxConfig.Hostname.Length > 0 ? input.SandboxConfig.Hostname : input.NodeHostname;
         if (!string.IsNullOrEmpty(hostname))
             SpecParts.MergeEnv(env, ["HOSTNAME=" + hostname]);
-        SpecParts.MergeEnv(env, [.. input.Image.Env, .. input.Config.Envs.Select(e => e.Key + "=" + e.Value)]);
+        SpecParts.MergeEnv(env, [.. input.Image.Env, .. input.Config.Envs.Select(e => e.Key + "=" + e.Value.ToStringUtf8())]);
         return env;
     }
 

@@ -58,6 +58,12 @@ public sealed record ContainerSpecInput(
     /// <summary>The node's hostname, for <c>HOSTNAME</c> when the pod config has none (host network).</summary>
     public string? NodeHostname { get; init; }
 
+    /// <summary>
+    /// The lowest oom_score_adj the spec may ask for (containerd's restrict_oom_score_adj);
+    /// null: none. Give <see cref="OomScoreFloor.ForThisProcess"/> so that runc does not fail where the daemon cannot lower scores.
+    /// </summary>
+    public int? OomScoreAdjFloor { get; init; }
+
     /// <summary>The architecture the default seccomp profile is made for.</summary>
     public System.Runtime.InteropServices.Architecture Architecture { get; init; } =
         System.Runtime.InteropServices.RuntimeInformation.OSArchitecture;

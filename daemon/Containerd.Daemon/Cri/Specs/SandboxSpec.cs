@@ -59,7 +59,7 @@ public static class SandboxSpec
             ["cwd"] = input.Image.WorkingDir.Length > 0 ? input.Image.WorkingDir : "/",
             ["capabilities"] = SpecParts.Capabilities(capabilities),
             ["noNewPrivileges"] = true,
-            ["oomScoreAdj"] = OomScoreAdj,
+            ["oomScoreAdj"] = OomScoreFloor.Apply(OomScoreAdj, input.OomScoreAdjFloor),
         };
 
         var mounts = SpecParts.DefaultMounts();

@@ -21,6 +21,12 @@ public sealed record SandboxSpecInput(
     /// <summary>Reads a <c>Localhost</c> seccomp profile (an absolute host path) as JSON bytes; null: Localhost is refused.</summary>
     public Func<string, byte[]>? ReadSeccompProfile { get; init; }
 
+    /// <summary>
+    /// The lowest oom_score_adj the spec may ask for (containerd's restrict_oom_score_adj);
+    /// null: none. Give <see cref="OomScoreFloor.ForThisProcess"/> so that runc does not fail where the daemon cannot lower scores.
+    /// </summary>
+    public int? OomScoreAdjFloor { get; init; }
+
     /// <summary>The architecture the default seccomp profile is made for.</summary>
     public System.Runtime.InteropServices.Architecture Architecture { get; init; } =
         System.Runtime.InteropServices.RuntimeInformation.OSArchitecture;
