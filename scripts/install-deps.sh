@@ -2,7 +2,8 @@
 # Installs what running containers and the tests need from Debian's packages,
 # only when missing: runc and a static busybox for the rootfs; with --test also
 # Go and grpc-go, systemd-analyze, tmux, and a registry with skopeo, umoci,
-# htpasswd and openssl for the pull tests.
+# htpasswd and openssl for the pull tests, and the CNI reference plugins with iproute2
+# for the pod network tests.
 set -euo pipefail
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
@@ -25,6 +26,11 @@ if [ "${1:-}" = --test ]; then
   command -v umoci >/dev/null 2>&1 || need+=(umoci)
   command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  # The CRI network tests attach namespaces with the reference plugins (bridge, host-local,
+  # portmap, loopback; Debian puts them in /usr/lib/cni, portmap's iptables comes along)
+  # and look inside with ip (nsenter is util-linux's, always there).
+  [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: installing ${need[*]}"

@@ -188,10 +188,14 @@ public sealed class CniNetwork
         }
     }
 
-    private static bool IsAlreadyGone(CniException e, string netns) =>
-        e.Failure == CniFailure.PluginFailed
-        && (e.Message.Contains("not found", StringComparison.Ordinal)
-            || (netns.Length == 0 && e.Message.Contains("no such file or directory", StringComparison.Ordinal)));
+    private static bool IsAlreadyGone(CniException e, string netns)
+    {
+        if (e.Failure != CniFailure.PluginFailed)
+            return false;
+        var said = $"{e.PluginMessage} {e.Details}";
+        return said.Contains("not found", StringComparison.Ordinal)
+            || (netns.Length == 0 && said.Contains("no such file or directory", StringComparison.Ordinal));
+    }
 
     private async Task RollBackAsync(PodNetworkRequest request, Exception cause)
     {
