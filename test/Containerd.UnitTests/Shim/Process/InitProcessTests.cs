@@ -358,6 +358,53 @@ public sealed class InitProcessTests
         Assert.That(init.State, Is.SameAs(InitRunningState.Instance));
     }
 
+    [TestCase("created")]
+    [TestCase("running")]
+    [TestCase("paused")]
+    public async Task A_created_running_or_paused_init_can_be_updated_and_keeps_its_state(string state)
+    {
+        var init = await InState(state);
+        var before = init.State;
+        _runtime.Calls.Clear();
+        await init.UpdateAsync("{\"memory\":{\"limit\":1}}"u8.ToArray(), CancellationToken.None);
+        Assert.That(_runtime.Calls, Is.EqualTo(new[] { "update {\"memory\":{\"limit\":1}}" }));
+        Assert.That(init.State, Is.SameAs(before));
+    }
+
+    [TestCase("stopped")]
+    [TestCase("deleted")]
+    public async Task Update_of_an_init_that_does_not_run_is_refused(string state)
+    {
+        var init = await InState(state);
+        _runtime.Calls.Clear();
+        var error = Assert.ThrowsAsync<RpcException>(() => init.UpdateAsync("{}"u8.ToArray(), CancellationToken.None))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(error.Status.Detail, Is.EqualTo($"task \"c1\" is not running (it is {state}): cannot update its resources"));
+        Assert.That(_runtime.Calls, Is.Empty);
+    }
+
+    [Test]
+    public async Task Update_of_an_init_reaped_but_not_yet_recorded_is_refused_without_runc()
+    {
+        var init = await InState("running");
+        _reaped.SetResult(new ProcessExit(0, DateTime.UtcNow));
+        _runtime.Calls.Clear();
+        var error = Assert.ThrowsAsync<RpcException>(() => init.UpdateAsync("{}"u8.ToArray(), CancellationToken.None))!;
+        Assert.That(error.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        Assert.That(error.Status.Detail, Does.StartWith("task \"c1\" is not running"));
+        Assert.That(_runtime.Calls, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_failed_update_carries_runcs_words()
+    {
+        var init = await InState("running");
+        _runtime.FailNext = new RuncException("update", "invalid memory value: 1", 1);
+        var error = Assert.ThrowsAsync<RpcException>(() => init.UpdateAsync("{}"u8.ToArray(), CancellationToken.None))!;
+        Assert.That(error.Status.Detail, Does.StartWith("cannot update the resources of task \"c1\": ").And.Contains("invalid memory value: 1"));
+        Assert.That(init.State, Is.SameAs(InitRunningState.Instance));
+    }
+
     private InitProcess NewInit() => new(_runtime, _observer, NullLogger.Instance, Pid, new Stdio(), null, _reaped.Task);
 
     private async Task<InitProcess> InState(string state)
