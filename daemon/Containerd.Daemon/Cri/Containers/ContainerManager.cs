@@ -103,6 +103,8 @@ public sealed class ContainerManager : ISandboxContainers
                 ReadSeccompProfile = File.ReadAllBytes,
                 CgroupNamespace = File.Exists("/sys/fs/cgroup/cgroup.controllers"),
                 NodeHostname = Environment.MachineName,
+                OomScoreAdjFloor = OomScoreFloor.ForThisProcess(),
+                SwapLimitSupported = LinuxResourcesJson.SwapControllerAvailable(),
             });
 
             var sandboxContainer = await _containers.GetAsync(CriNames.Namespace, sandboxId, cancellationToken).ConfigureAwait(false);
@@ -357,6 +359,9 @@ public sealed class ContainerManager : ISandboxContainers
     public bool Knows(string id) => _store.Containers.Get(id) is not null;
 
     public ContainerRecord? Get(string id) => _store.Containers.Get(id);
+
+    /// <summary>Every container record.</summary>
+    public List<ContainerRecord> All() => _store.Containers.List();
 
     public string? Resolve(string requestedId) => CriIdIndex.Resolve(requestedId, _store.Containers.List().Select(c => c.Id), "container");
 

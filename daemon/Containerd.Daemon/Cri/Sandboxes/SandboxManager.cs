@@ -92,6 +92,7 @@ public sealed class SandboxManager(
                 netns, user)
             {
                 ReadSeccompProfile = File.ReadAllBytes,
+                OomScoreAdjFloor = OomScoreFloor.ForThisProcess(),
             });
 
             var container = new ContainersApi.Container
@@ -232,6 +233,9 @@ public sealed class SandboxManager(
         }
         return response;
     }
+
+    /// <summary>Every sandbox record.</summary>
+    public List<SandboxRecord> All() => store.Sandboxes.List();
 
     /// <summary>The sandbox record, for a container being created in it.</summary>
     public SandboxRecord? Get(string id) => store.Sandboxes.Get(id);
