@@ -249,8 +249,8 @@ public sealed class CriImages(
     public static bool IsLocalhost(string registry)
     {
         var host = registry;
-        if (host.StartsWith('['))
-            host = host[1..host.IndexOf(']', StringComparison.Ordinal)];
+        if (host.StartsWith('[') && host.IndexOf(']', StringComparison.Ordinal) is var end and > 0)
+            host = host[1..end];
         else if (host.LastIndexOf(':') is var colon and > 0)
             host = host[..colon];
         return host == "localhost" || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));

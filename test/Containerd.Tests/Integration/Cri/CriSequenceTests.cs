@@ -50,7 +50,8 @@ public sealed partial class CriSequenceTests : CriFixture
         {
             Metadata = new ContainerMetadata { Name = "main" },
             Image = new ImageSpec { Image = busybox },
-            Command = { "sh", "-c", "echo hello; echo oops >&2; while true; do sleep 1; done" },
+            // TERM is ignored, so StopContainer must escalate to SIGKILL after its timeout.
+            Command = { "sh", "-c", "trap '' TERM; echo hello; echo oops >&2; while true; do sleep 1; done" },
             LogPath = "main/0.log",
             Labels = { ["role"] = "main" },
         };
@@ -104,7 +105,7 @@ public sealed partial class CriSequenceTests : CriFixture
         await Runtime.StopContainerAsync(new StopContainerRequest { ContainerId = container, Timeout = 2 });
         var exited = (await Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container })).Status;
         Assert.That(exited.State, Is.EqualTo(ContainerState.ContainerExited));
-        Assert.That(exited.ExitCode, Is.EqualTo(137), "sh as pid 1 ignores SIGTERM: killed after the timeout");
+        Assert.That(exited.ExitCode, Is.EqualTo(137), "TERM ignored: killed after the timeout");
         Assert.That(exited.Reason, Is.EqualTo("Error"));
         Assert.That(exited.FinishedAt, Is.GreaterThan(exited.StartedAt));
 
