@@ -7,16 +7,17 @@ namespace Containerd.Shared.Oci;
 /// WithImageConfigArgs build it: entrypoint + cmd (command-line words replace
 /// cmd, never the entrypoint), the image's env with the caller's merged over it
 /// (a KEY replaces the same KEY), PATH defaulted when the image sets none, the
-/// working directory (default /), and the user.
+/// working directory (default /), and the user string (resolved against the
+/// image's /etc/passwd by <see cref="Users.UserDatabase"/>).
 /// </summary>
-public sealed record ImageProcess(IReadOnlyList<string> Args, IReadOnlyList<string> Env, string Cwd, uint Uid, uint Gid)
+public sealed record ImageProcess(IReadOnlyList<string> Args, IReadOnlyList<string> Env, string Cwd, string User)
 {
     /// <param name="configJson">The image config blob (OCI or docker).</param>
     /// <param name="args">Words given on the command line; empty: the image's cmd.</param>
     /// <param name="env">KEY=VALUE given on the command line, merged over the image's.</param>
     /// <param name="cwd">A working directory given on the command line, or null for the image's.</param>
     /// <param name="user">A user given on the command line, or null for the image's.</param>
-    /// <exception cref="FormatException">The config is malformed, names no command, or a user that is not numeric.</exception>
+    /// <exception cref="FormatException">The config is malformed or names no command.</exception>
     public static ImageProcess From(ReadOnlySpan<byte> configJson, IReadOnlyList<string> args, IReadOnlyList<string> env, string? cwd, string? user)
     {
         JsonDocument document;
@@ -45,35 +46,8 @@ public sealed record ImageProcess(IReadOnlyList<string> Args, IReadOnlyList<stri
             var workingDir = cwd ?? String(config, "WorkingDir");
             if (workingDir.Length == 0)
                 workingDir = "/";
-            var (uid, gid) = ParseUser(user ?? String(config, "User"));
-            return new ImageProcess(finalArgs, mergedEnv, workingDir, uid, gid);
+            return new ImageProcess(finalArgs, mergedEnv, workingDir, user ?? String(config, "User"));
         }
-    }
-
-    /// <summary>
-    /// <c>uid[:gid]</c>, numeric; <c>root</c> is 0. Other names would need the
-    /// image's /etc/passwd, which lives in the snapshot the daemon prepares: refused
-    /// with a message that says what to give instead.
-    /// </summary>
-    public static (uint Uid, uint Gid) ParseUser(string user)
-    {
-        if (user.Length == 0)
-            return (0, 0);
-        var parts = user.Split(':', 2);
-        var uid = Id(parts[0], "user", user);
-        // Without a group (and without /etc/passwd to look it up in), group 0, as docker does for an unknown uid.
-        var gid = parts.Length == 2 ? Id(parts[1], "group", user) : 0u;
-        return (uid, gid);
-    }
-
-    private static uint Id(string text, string what, string user)
-    {
-        if (text == "root")
-            return 0;
-        if (uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
-            return id;
-        throw new FormatException(
-            $"image user \"{user}\": {what} \"{text}\" is a name; only numeric ids (uid[:gid]) or root are supported: give --user UID[:GID]");
     }
 
     /// <summary>The image's KEY=VALUE list with each of <paramref name="overrides"/> replacing its KEY in place, or appended.</summary>

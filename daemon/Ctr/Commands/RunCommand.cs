@@ -10,6 +10,7 @@ using System.Text.Json.Nodes;
 using Containerd.Api.Images;
 using Containerd.Shared.Images;
 using Containerd.Shared.Oci;
+using Containerd.Shared.Users;
 using CheckpointMediaTypes = Containerd.Shared.Tasks.CheckpointMediaTypes;
 using Grpc.Core;
 
@@ -72,7 +73,8 @@ public static class RunCommand
         };
         var user = new Option<string>("--user")
         {
-            Description = "run as UID[:GID] instead of the image's user (numeric ids; names are not resolved)",
+            Description = "run as USER[:GROUP] instead of the image's user: names or numeric ids, names looked up in the image's "
+                + "(or the --rootfs directory's) /etc/passwd and /etc/group; supplementary groups from /etc/group",
         };
         var checkpoint = new Option<string>("--checkpoint")
         {
@@ -143,7 +145,7 @@ public static class RunCommand
                 throw new CtrException($"rootfs {rootfs} is not a directory");
             spec = RuntimeSpec.Create(settings.Id, settings.Args, settings.Env, settings.Cwd ?? "/");
             if (settings.User is not null)
-                SetUser(spec, settings.User);
+                spec["process"]!["user"] = UserJson(RootfsUser(rootfs, settings.User));
             mount = new Mount { Type = "bind", Source = rootfs, Options = { "rbind", "rw" } };
         }
         else
@@ -170,7 +172,7 @@ public static class RunCommand
             spec = RuntimeSpec.Create(settings.Id, process.Args, [], process.Cwd);
             // The image's env with --env merged over it, PATH included: not the default PATH before it.
             spec["process"]!["env"] = ProcessSpec.Strings(process.Env);
-            spec["process"]!["user"] = new JsonObject { ["uid"] = process.Uid, ["gid"] = process.Gid };
+            spec["process"]!["user"] = UserJson(await ImageUserAsync(client, image.Name, resolved, process.User, cancellationToken));
             container.Image = image.Name;
             container.Labels[ContainerRootfs.SnapshotterLabel] = ContainerRootfs.Overlay;
         }
@@ -208,18 +210,61 @@ public static class RunCommand
         return full.IndexOf(':', lastSlash + 1) < 0 ? full + ":latest" : full;
     }
 
-    private static void SetUser(JsonObject spec, string user)
+    /// <summary>
+    /// The image's user as containerd's WithUser and WithAdditionalGIDs resolve
+    /// it. Only a name needs /etc/passwd and /etc/group, read out of the layers
+    /// through the Content API; numeric users cost no read (and so, unlike
+    /// containerd, take gid 0 rather than passwd's for a lone uid).
+    /// </summary>
+    private static async Task<ProcessUser> ImageUserAsync(
+        DaemonClient client, string imageName, ResolvedImage resolved, string user, CancellationToken cancellationToken)
     {
+        var source = $"image {imageName}";
         try
         {
-            var (uid, gid) = ImageProcess.ParseUser(user);
-            spec["process"]!["user"] = new JsonObject { ["uid"] = uid, ["gid"] = gid };
+            var database = UserDatabase.None(source);
+            if (UserDatabase.NeedsFiles(user))
+            {
+                var files = await LayerFileReader.ReadAsync(
+                    resolved.Layers,
+                    (layer, token) => Task.FromResult<Stream>(new ContentReadStream(client, layer.Digest, token)),
+                    [UserFiles.Passwd, UserFiles.Group],
+                    cancellationToken);
+                database = UserFiles.FromContents(files[UserFiles.Passwd], files[UserFiles.Group], source);
+            }
+            return database.Resolve(user);
         }
-        catch (FormatException e)
+        catch (UserLookupException e)
+        {
+            throw new CtrException(e.Message);
+        }
+        catch (Exception e) when (e is ImageFormatException or NotSupportedException)
+        {
+            throw new CtrException($"cannot look up user \"{user}\" in {source}: {e.Message}");
+        }
+    }
+
+    /// <summary>A --user for a --rootfs run: names looked up in DIR/etc/passwd and DIR/etc/group.</summary>
+    private static ProcessUser RootfsUser(string rootfs, string user)
+    {
+        var source = $"rootfs {rootfs}";
+        try
+        {
+            var database = UserDatabase.NeedsFiles(user) ? UserFiles.FromDirectory(rootfs, source) : UserDatabase.None(source);
+            return database.Resolve(user);
+        }
+        catch (UserLookupException e)
         {
             throw new CtrException(e.Message);
         }
     }
+
+    private static JsonObject UserJson(ProcessUser user) => new()
+    {
+        ["uid"] = user.Uid,
+        ["gid"] = user.Gid,
+        ["additionalGids"] = new JsonArray([.. user.AdditionalGids.Select(g => (JsonNode?)JsonValue.Create(g))]),
+    };
 
     private static async Task<int> RunAsync(DaemonClient client, Settings settings, CancellationToken cancellationToken)
     {

@@ -129,7 +129,10 @@ public sealed class TestImages : IAsyncDisposable
     /// <summary>opaque: busybox's layer, opq/{old1,old2,sub/deep}, then a layer making opq/ opaque with only opq/new.</summary>
     public TestImage Opaque { get; private set; } = null!;
 
-    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque];
+    /// <summary>users: busybox's layer, then <see cref="TestImagesLayers.UsersTar"/> (its own etc/passwd and etc/group), user "nobody".</summary>
+    public TestImage Users { get; private set; } = null!;
+
+    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque, Users];
 
     /// <summary>How long building the layouts took.</summary>
     public TimeSpan BuildTime { get; private set; }
@@ -190,6 +193,7 @@ public sealed class TestImages : IAsyncDisposable
             images.Multiarch = images.Read("multiarch");
             images.Hostile = images.Read("hostile");
             images.Opaque = images.Read("opaque");
+            images.Users = images.Read("users");
             images.DockerV2S2 = await images.ReadFromRegistryAsync("docker-v2s2", v2s2Digests[0], cancellationToken);
             TestContext.Progress.WriteLine($"TestImages: built the layouts in {images.BuildTime.TotalSeconds:F1} s, pushed {images.All.Count} images to 3 registries in {images.PushTime.TotalSeconds:F1} s");
             return images;
@@ -230,7 +234,7 @@ public sealed class TestImages : IAsyncDisposable
         // Blob by blob for the rest: skopeo gzips an uncompressed layer on its way to a registry,
         // and the hostile and opaque layers must arrive exactly as written.
         using var client = registry.CreateHttpClient();
-        foreach (var name in new[] { "uncompressed", "hostile", "opaque" })
+        foreach (var name in new[] { "uncompressed", "hostile", "opaque", "users" })
             await Layout.PushAsync(client, name, Tag, Layout.Resolve(name), cancellationToken);
         return v2s2;
     }
@@ -323,6 +327,7 @@ public sealed class TestImages : IAsyncDisposable
             Uncompressed();
             HandMade("hostile", [TestImagesLayers.HostileTar()]);
             HandMade("opaque", [TestImagesLayers.OpaqueLowerTar(), TestImagesLayers.OpaqueUpperTar()]);
+            HandMade("users", [TestImagesLayers.UsersTar()], user: "nobody");
         }
 
         private async Task BusyboxAsync(CancellationToken cancellationToken)
@@ -397,8 +402,8 @@ public sealed class TestImages : IAsyncDisposable
             _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), "uncompressed");
         }
 
-        /// <summary>busybox's layer, then TARS gzipped, with the config's diff ids and history extended to match.</summary>
-        private void HandMade(string name, IReadOnlyList<byte[]> tars)
+        /// <summary>busybox's layer, then TARS gzipped, with the config's diff ids and history extended to match (and USER, if given).</summary>
+        private void HandMade(string name, IReadOnlyList<byte[]> tars, string? user = null)
         {
             var manifest = _layout.ReadJson(_layout.Resolve("busybox").Digest);
             var config = _layout.ReadJson(OciLayout.Descriptor(manifest["config"]!).Digest);
@@ -409,6 +414,8 @@ public sealed class TestImages : IAsyncDisposable
                 config["rootfs"]!["diff_ids"]!.AsArray().Add(OciLayout.Sha256(tar));
                 config["history"]?.AsArray().Add(new JsonObject { ["created"] = "2020-01-01T00:00:00Z", ["created_by"] = $"{name} layer (TestImagesLayers)" });
             }
+            if (user is not null)
+                config["config"]!["User"] = user;
             manifest["config"] = OciLayout.DescriptorJson(_layout.WriteJson(OciMediaTypes.Config, config));
             _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), name);
         }

@@ -45,6 +45,32 @@ public static class TestImagesLayers
         File(writer, "opq/new", "new\n");
     });
 
+    /// <summary>The users layer's /etc/passwd: a comment, nobody, and app (uid 1000) that busybox's file lacks.</summary>
+    public const string UsersPasswd = """
+        # the users test image
+        root:x:0:0:root:/root:/bin/sh
+        nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+        app:x:1000:1000::/home/app:/bin/sh
+
+        """;
+
+    /// <summary>The users layer's /etc/group: nogroup (65534), app (1000), and staff (50) listing app and nobody.</summary>
+    public const string UsersGroup = """
+        root:x:0:
+        nogroup:x:65534:
+        app:x:1000:
+        staff:x:50:app,nobody
+
+        """;
+
+    /// <summary>The users layer: ./etc/passwd and ./etc/group (names as GNU tar writes them) replacing busybox's.</summary>
+    public static byte[] UsersTar() => Tar(writer =>
+    {
+        Directory(writer, "./etc/");
+        File(writer, "./etc/passwd", UsersPasswd);
+        File(writer, "./etc/group", UsersGroup);
+    });
+
     public static byte[] Gzip(byte[] tar)
     {
         using var output = new MemoryStream();
