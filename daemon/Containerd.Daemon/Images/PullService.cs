@@ -22,8 +22,10 @@ public sealed class PullService(
     IImagePuller puller,
     IUnpacker unpacker,
     ImageStore store,
+    LeaseStore leases,
     ImageGc gc,
     GcGate gate,
+    CrashPoints crashPoints,
     ILogger<PullService> logger) : ImagesApi.Pull.PullBase
 {
     /// <summary>Progress of one blob goes out at most this often (the last state of each blob always does).</summary>
@@ -43,13 +45,16 @@ public sealed class PullService(
             throw RpcErrors.InvalidArgument(e.Message);
         }
 
+        // Every blob this pull writes is leased first: what a failure (or a kill -9) leaves is known and collected.
+        var leaseId = Guid.NewGuid().ToString("N");
         var progress = Channel.CreateUnbounded<PullProgress>(new UnboundedChannelOptions { SingleReader = true });
         var sender = SendProgressAsync(progress.Reader, responseStream, cancellationToken);
         var options = new PullOptions(
             PlainHttp: request.PlainHttp,
             Credentials: request.Username.Length > 0 || request.Password.Length > 0 ? new RegistryCredentials(request.Username, request.Password) : null,
             Progress: new Progress(progress.Writer),
-            Platform: request.Platform.Length > 0 ? request.Platform : null);
+            Platform: request.Platform.Length > 0 ? request.Platform : null,
+            BeforeWrite: (digests, ct) => leases.AddAsync(leaseId, digests, ct));
 
         ImagesApi.Image record;
         ImagesApi.Image? previous;
@@ -60,24 +65,34 @@ public sealed class PullService(
         {
             try
             {
-                pulled = await puller.PullAsync(request.Reference, options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (RegistryException e)
-            {
-                throw ToRpc(e);
-            }
-            finally
-            {
-                // Every report is out before the next message (or the error) is.
-                progress.Writer.TryComplete();
-                await sender.ConfigureAwait(false);
-            }
+                try
+                {
+                    pulled = await puller.PullAsync(request.Reference, options, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Every report is out before the next message (or the error) is.
+                    progress.Writer.TryComplete();
+                    await sender.ConfigureAwait(false);
+                }
+                crashPoints.At(CrashPoints.PullDownloaded);
 
-            previous = await store.GetAsync(@namespace, pulled.Name, cancellationToken).ConfigureAwait(false);
-            var now = Timestamp.FromDateTime(DateTime.UtcNow);
-            record = await store.PutAsync(@namespace, new ImagesApi.Image { Name = pulled.Name, Target = pulled.Target, UpdatedAt = now }, cancellationToken)
-                .ConfigureAwait(false);
-            logger.LogInformation("image pulled {Namespace} {Name} {Digest}", @namespace, pulled.Name, pulled.Target.Digest);
+                previous = await store.GetAsync(@namespace, pulled.Name, cancellationToken).ConfigureAwait(false);
+                var now = Timestamp.FromDateTime(DateTime.UtcNow);
+                record = await store.PutAsync(@namespace, new ImagesApi.Image { Name = pulled.Name, Target = pulled.Target, UpdatedAt = now }, cancellationToken)
+                    .ConfigureAwait(false);
+                logger.LogInformation("image pulled {Namespace} {Name} {Digest}", @namespace, pulled.Name, pulled.Target.Digest);
+                // The record reaches every blob now; from here an unpack failure collects by the record's target.
+                await leases.ReleaseAsync(leaseId, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                lease.Dispose();
+                await AbandonAsync(leaseId, request.Reference).ConfigureAwait(false);
+                if (e is RegistryException registry)
+                    throw ToRpc(registry);
+                throw;
+            }
 
             if (request.Unpack is not false && pulled.Layers.Count > 0)
             {
@@ -112,6 +127,29 @@ public sealed class PullService(
         {
             Image = new ImagesApi.PulledImage { Image = record, Manifest = pulled.Manifest, Config = pulled.Config, ChainId = chainId },
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A pull that failed or was cancelled: the blobs it wrote that no image reaches go, then its lease.
+    /// Not cancelled with the call; a failure here leaves the lease for the next start-up.
+    /// </summary>
+    private async Task AbandonAsync(string leaseId, string reference)
+    {
+        try
+        {
+            var digests = await leases.DigestsAsync(leaseId, CancellationToken.None).ConfigureAwait(false);
+            if (digests.Count > 0)
+            {
+                var (blobs, _) = await gc.CollectAsync(digests, CancellationToken.None).ConfigureAwait(false);
+                logger.LogInformation("pull of {Reference} abandoned: {Blobs} of its {Leased} blobs collected", reference, blobs, digests.Count);
+            }
+            await leases.ReleaseAsync(leaseId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The pull's own error is what the client must hear; its leftovers wait for the next start-up.
+            logger.LogWarning("pull of {Reference}: collecting what it left failed, the next start-up will: {Error}", reference, e.Message);
+        }
     }
 
     /// <summary>Not cancelled with the call: once started, a collection finishes (it is short).</summary>

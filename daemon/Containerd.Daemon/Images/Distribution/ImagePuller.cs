@@ -27,7 +27,7 @@ public sealed class ImagePuller(IContentStore store, RegistryHosts hosts, Regist
         logger.LogInformation("pulling {Image} for {Platform} from {Endpoints}", image, platform, string.Join(", ", session.Endpoints));
 
         // The target: by digest it may already be in the store (no registry round trip needed to resume).
-        var target = await FetchManifestAsync(session, image.ManifestReference, image.Digest, null, cancellationToken).ConfigureAwait(false);
+        var target = await FetchManifestAsync(session, image.ManifestReference, image.Digest, null, options, cancellationToken).ConfigureAwait(false);
         var manifest = target;
         for (var depth = 0; DistributionMediaTypes.IsIndex(manifest.MediaType); depth++)
         {
@@ -38,7 +38,7 @@ public sealed class ImagePuller(IContentStore store, RegistryHosts hosts, Regist
             var chosen = ManifestParser.SelectPlatform(entries, platform)
                 ?? throw new RegistryException(RegistryErrorKind.NotFound,
                     $"{image}: no manifest for platform {platform} in {where} (it has: {Platforms(entries)})");
-            manifest = await FetchManifestAsync(session, chosen.Digest!, chosen.Digest, chosen.Size, cancellationToken).ConfigureAwait(false);
+            manifest = await FetchManifestAsync(session, chosen.Digest!, chosen.Digest, chosen.Size, options, cancellationToken).ConfigureAwait(false);
         }
 
         var manifestWhere = $"manifest {manifest.Digest} of {image}";
@@ -67,7 +67,8 @@ public sealed class ImagePuller(IContentStore store, RegistryHosts hosts, Regist
     /// A manifest or index, stored in the content store. By digest, the store's copy is used
     /// when present (it was verified when written); a tag always asks the registry, since a tag moves.
     /// </summary>
-    private async Task<FetchedManifest> FetchManifestAsync(RegistrySession session, string reference, string? digest, long? size, CancellationToken cancellationToken)
+    private async Task<FetchedManifest> FetchManifestAsync(
+        RegistrySession session, string reference, string? digest, long? size, PullOptions options, CancellationToken cancellationToken)
     {
         if (digest is not null && store.Info(digest) is { } info && (size is null || info.Size == size) && info.Size <= RegistrySession.MaxManifestBytes)
         {
@@ -83,6 +84,8 @@ public sealed class ImagePuller(IContentStore store, RegistryHosts hosts, Regist
             }
         }
         var fetched = await session.FetchManifestAsync(reference, digest, size, cancellationToken).ConfigureAwait(false);
+        if (options.BeforeWrite is { } beforeWrite)
+            await beforeWrite([fetched.Digest], cancellationToken).ConfigureAwait(false);
         using var content = new MemoryStream(fetched.Body, writable: false);
         await store.WriteAsync(content, fetched.Digest, fetched.Body.Length, cancellationToken).ConfigureAwait(false);
         return fetched;
@@ -96,6 +99,13 @@ public sealed class ImagePuller(IContentStore store, RegistryHosts hosts, Regist
         var unique = blobs.DistinctBy(b => b.Digest).ToList();
         foreach (var blob in unique)
             options.Progress?.Report(new PullProgress(blob.Digest, blob.MediaType, 0, blob.Size, PullPhase.Waiting));
+        // What the store already holds is someone else's (or this pull's, recorded then): only the rest is leased.
+        if (options.BeforeWrite is { } beforeWrite)
+        {
+            var missing = unique.Where(b => store.Info(b.Digest) is not { } info || info.Size != b.Size).Select(b => b.Digest).ToList();
+            if (missing.Count > 0)
+                await beforeWrite(missing, cancellationToken).ConfigureAwait(false);
+        }
         var downloads = unique.Select(async blob =>
         {
             await limit.WaitAsync(failed.Token).ConfigureAwait(false);
