@@ -16,7 +16,8 @@ namespace Containerd.Daemon.Content;
 /// restarts after a crash at any point of a write, therefore sees either the
 /// whole verified blob or nothing; what a crash leaves is a temporary file in
 /// <c>ingest/</c>, which <see cref="List"/> never looks at and
-/// <see cref="RemoveIngestLeftovers"/> deletes at daemon start. Temporary
+/// <see cref="RemoveIngestLeftovers()"/> deletes at daemon start (a resumable
+/// <see cref="ContentIngest"/> it keeps for a day). Temporary
 /// names are random, so writers never share one; two writers of one blob both
 /// rename identical bytes into place, and either rename is a complete blob.
 /// </remarks>
