@@ -65,6 +65,8 @@ public sealed class ContentIngest : IAsyncDisposable
         }
 
         _file?.Dispose();
+        _hash.GetHashAndReset();
+        Offset = 0;
         _file = new FileStream(_data, new FileStreamOptions
         {
             Mode = FileMode.OpenOrCreate,
