@@ -71,6 +71,19 @@ public static class LayeredImage
     public const int SecretOwner = 1000;
 }
 
+/// <summary>The parents image: a lower layer with data/ (1000:1000, 0700) and an upper layer with only data/file.</summary>
+public static class ParentsImage
+{
+    public const string Directory = "/data";
+
+    public const string File = "/data/file";
+
+    public const int Owner = 1000;
+
+    /// <summary>"700": data/'s mode in the lower layer, as stat %a prints it.</summary>
+    public const string Mode = "700";
+}
+
 /// <summary>
 /// Three real registries (plain HTTP, basic auth, self-signed TLS) on 127.0.0.1, each holding
 /// every test image, built offline from the busybox rootfs with umoci and pushed with skopeo
@@ -132,7 +145,13 @@ public sealed class TestImages : IAsyncDisposable
     /// <summary>users: busybox's layer, then <see cref="TestImagesLayers.UsersTar"/> (its own etc/passwd and etc/group), user "nobody".</summary>
     public TestImage Users { get; private set; } = null!;
 
-    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque, Users];
+    /// <summary>zstd: busybox with its layer recompressed as zstd (media type …tar+zstd, same diff id).</summary>
+    public TestImage Zstd { get; private set; } = null!;
+
+    /// <summary>parents: busybox's layer, then <see cref="ParentsImage"/>'s two layers gzipped.</summary>
+    public TestImage Parents { get; private set; } = null!;
+
+    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque, Users, Zstd, Parents];
 
     /// <summary>How long building the layouts took.</summary>
     public TimeSpan BuildTime { get; private set; }
@@ -194,6 +213,8 @@ public sealed class TestImages : IAsyncDisposable
             images.Hostile = images.Read("hostile");
             images.Opaque = images.Read("opaque");
             images.Users = images.Read("users");
+            images.Zstd = images.Read("zstd");
+            images.Parents = images.Read("parents");
             images.DockerV2S2 = await images.ReadFromRegistryAsync("docker-v2s2", v2s2Digests[0], cancellationToken);
             TestContext.Progress.WriteLine($"TestImages: built the layouts in {images.BuildTime.TotalSeconds:F1} s, pushed {images.All.Count} images to 3 registries in {images.PushTime.TotalSeconds:F1} s");
             return images;
@@ -234,7 +255,7 @@ public sealed class TestImages : IAsyncDisposable
         // Blob by blob for the rest: skopeo gzips an uncompressed layer on its way to a registry,
         // and the hostile and opaque layers must arrive exactly as written.
         using var client = registry.CreateHttpClient();
-        foreach (var name in new[] { "uncompressed", "hostile", "opaque", "users" })
+        foreach (var name in new[] { "uncompressed", "hostile", "opaque", "users", "zstd", "parents" })
             await Layout.PushAsync(client, name, Tag, Layout.Resolve(name), cancellationToken);
         return v2s2;
     }
@@ -325,9 +346,11 @@ public sealed class TestImages : IAsyncDisposable
             await LayeredAsync(cancellationToken);
             await MultiarchAsync(cancellationToken);
             Uncompressed();
+            Zstd();
             HandMade("hostile", [TestImagesLayers.HostileTar()]);
             HandMade("opaque", [TestImagesLayers.OpaqueLowerTar(), TestImagesLayers.OpaqueUpperTar()]);
             HandMade("users", [TestImagesLayers.UsersTar()], user: "nobody");
+            HandMade("parents", [TestImagesLayers.ParentsLowerTar(), TestImagesLayers.ParentsUpperTar()]);
         }
 
         private async Task BusyboxAsync(CancellationToken cancellationToken)
@@ -400,6 +423,17 @@ public sealed class TestImages : IAsyncDisposable
             var tar = _layout.WriteBlob(OciMediaTypes.LayerTar, TestImagesLayers.Gunzip(_layout.ReadBlob(gzipped.Digest)));
             layers[0] = OciLayout.DescriptorJson(tar);
             _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), "uncompressed");
+        }
+
+        private void Zstd()
+        {
+            // As Uncompressed: the tar and so the config are busybox's, only the compression differs.
+            var manifest = _layout.ReadJson(_layout.Resolve("busybox").Digest);
+            var layers = manifest["layers"]!.AsArray();
+            var gzipped = OciLayout.Descriptor(layers[0]!);
+            var zstd = _layout.WriteBlob(OciMediaTypes.LayerZstd, TestImagesLayers.Zstd(TestImagesLayers.Gunzip(_layout.ReadBlob(gzipped.Digest))));
+            layers[0] = OciLayout.DescriptorJson(zstd);
+            _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), "zstd");
         }
 
         /// <summary>busybox's layer, then TARS gzipped, with the config's diff ids and history extended to match (and USER, if given).</summary>

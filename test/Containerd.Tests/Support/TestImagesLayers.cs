@@ -71,6 +71,18 @@ public static class TestImagesLayers
         File(writer, "./etc/group", UsersGroup);
     });
 
+    /// <summary>The lower parents layer: data/ owned 1000:1000 with mode 0700, and data/a.</summary>
+    public static byte[] ParentsLowerTar() => Tar(writer =>
+    {
+        Directory(writer, "data/", mode: "700", owner: ParentsImage.Owner);
+        File(writer, "data/a", "a\n");
+    });
+
+    /// <summary>The upper parents layer: only data/file ("file\n"), no entry for data/ itself.</summary>
+    public static byte[] ParentsUpperTar() => Tar(writer => File(writer, "data/file", "file\n"));
+
+    public static byte[] Zstd(byte[] tar) => new ZstdSharp.Compressor(3).Wrap(tar).ToArray();
+
     public static byte[] Gzip(byte[] tar)
     {
         using var output = new MemoryStream();
@@ -103,8 +115,8 @@ public static class TestImagesLayers
             DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)),
         });
 
-    private static void Directory(TarWriter writer, string name) =>
-        writer.WriteEntry(new UstarTarEntry(TarEntryType.Directory, name) { ModificationTime = Epoch, Mode = Octal("755") });
+    private static void Directory(TarWriter writer, string name, string mode = "755", int owner = 0) =>
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.Directory, name) { ModificationTime = Epoch, Mode = Octal(mode), Uid = owner, Gid = owner });
 
     private static UnixFileMode Octal(string bits) => (UnixFileMode)Convert.ToInt32(bits, 8);
 }
