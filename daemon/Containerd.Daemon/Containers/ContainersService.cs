@@ -1,3 +1,4 @@
+using Containerd.Daemon.Filters;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Images;
 using Containerd.Daemon.Metadata;
@@ -28,10 +29,18 @@ public sealed class ContainersService(
     public override async Task<ContainersApi.ListContainersResponse> List(ContainersApi.ListContainersRequest request, ServerCallContext context)
     {
         var @namespace = RequestNamespace.Of(context);
-        var filter = ContainerFilter.Parse(request.Filter);
+        Filter filter;
+        try
+        {
+            filter = Filter.Parse(request.Filter).RequireKnownFields(ContainerFields.IsKnown, ContainerFields.Names);
+        }
+        catch (FilterSyntaxException e)
+        {
+            throw RpcErrors.InvalidArgument(e.Message);
+        }
         var all = await store.ListAsync(@namespace, context.CancellationToken).ConfigureAwait(false);
         var response = new ContainersApi.ListContainersResponse();
-        response.Containers.Add(all.Where(filter.Matches));
+        response.Containers.Add(all.Where(c => filter.Matches(ContainerFields.Of(c))));
         return response;
     }
 

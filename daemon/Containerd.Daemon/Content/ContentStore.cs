@@ -16,7 +16,8 @@ namespace Containerd.Daemon.Content;
 /// restarts after a crash at any point of a write, therefore sees either the
 /// whole verified blob or nothing; what a crash leaves is a temporary file in
 /// <c>ingest/</c>, which <see cref="List"/> never looks at and
-/// <see cref="RemoveIngestLeftovers"/> deletes at daemon start. Temporary
+/// <see cref="RemoveIngestLeftovers()"/> deletes at daemon start (a resumable
+/// <see cref="ContentIngest"/> it keeps for a day). Temporary
 /// names are random, so writers never share one; two writers of one blob both
 /// rename identical bytes into place, and either rename is a complete blob.
 /// </remarks>
@@ -28,8 +29,44 @@ public sealed class ContentStore(string directory) : IContentStore
     private const int CopyBufferBytes = 128 * 1024;
     private const string TemporarySuffix = ".tmp";
 
+    /// <summary>containerd's ingest expiry: a resumable download untouched this long is not worth resuming.</summary>
+    public static readonly TimeSpan IngestExpiry = TimeSpan.FromDays(1);
+
     private readonly string _blobs = Path.Combine(directory, "blobs", ContentDigest.Algorithm);
     private readonly string _ingest = Path.Combine(directory, "ingest");
+
+    // The digests whose resumable ingest is open in this process: one writer each (the root's lock keeps other processes out).
+    private readonly HashSet<string> _ingesting = new(StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public ContentIngest? TryOpenIngest(string expectedDigest, long expectedSize)
+    {
+        var hex = ContentDigest.Hex(expectedDigest);
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedSize);
+        lock (_ingesting)
+        {
+            if (!_ingesting.Add(hex))
+                return null;
+        }
+
+        try
+        {
+            EnsureDirectories();
+        }
+        catch
+        {
+            Release(hex);
+            throw;
+        }
+
+        return new ContentIngest(expectedDigest, expectedSize, Path.Combine(_ingest, hex), BlobPath(hex), () => Release(hex));
+    }
+
+    private void Release(string hex)
+    {
+        lock (_ingesting)
+            _ingesting.Remove(hex);
+    }
 
     public async Task<ContentInfo> WriteAsync(Stream source, string? expectedDigest, long? expectedSize, CancellationToken cancellationToken)
     {
@@ -111,10 +148,16 @@ public sealed class ContentStore(string directory) : IContentStore
 
     /// <summary>
     /// Deletes what writes that never finished left in <c>ingest/</c> (a crash,
-    /// a kill -9) and returns how many entries it removed. Only while nothing
-    /// writes: the daemon calls it at start-up, holding the root's lock.
+    /// a kill -9) and returns how many entries it removed. A resumable ingest
+    /// (<c>ingest/HEX/</c>, see <see cref="ContentIngest"/>) is kept for the next
+    /// pull of its blob unless it is older than <see cref="IngestExpiry"/>; anything
+    /// else goes. Only while nothing writes: the daemon calls it at start-up,
+    /// holding the root's lock.
     /// </summary>
-    public int RemoveIngestLeftovers()
+    public int RemoveIngestLeftovers() => RemoveIngestLeftovers(DateTime.UtcNow);
+
+    /// <summary><see cref="RemoveIngestLeftovers()"/> as of <paramref name="now"/>.</summary>
+    public int RemoveIngestLeftovers(DateTime now)
     {
         var ingest = new DirectoryInfo(_ingest);
         if (!ingest.Exists)
@@ -123,12 +166,25 @@ public sealed class ContentStore(string directory) : IContentStore
         foreach (var entry in ingest.EnumerateFileSystemInfos())
         {
             if (entry is DirectoryInfo subdirectory)
+            {
+                if (ContentDigest.IsHexName(subdirectory.Name) && LastTouched(subdirectory) is { } touched && now - touched < IngestExpiry)
+                    continue;
                 subdirectory.Delete(recursive: true);
+            }
             else
+            {
                 entry.Delete();
+            }
             removed++;
         }
         return removed;
+    }
+
+    /// <summary>When a resumable ingest last received bytes (its data file), or null when it holds none.</summary>
+    private static DateTime? LastTouched(DirectoryInfo ingest)
+    {
+        var data = new FileInfo(Path.Combine(ingest.FullName, "data"));
+        return data.Exists && (data.Attributes & FileAttributes.ReparsePoint) == 0 ? data.LastWriteTimeUtc : null;
     }
 
     private static async Task<(string Digest, long Size)> CopyAndHashAsync(Stream source, string temporary, CancellationToken cancellationToken)

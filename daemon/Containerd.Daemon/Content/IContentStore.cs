@@ -19,6 +19,14 @@ public interface IContentStore
     /// </summary>
     Task<ContentInfo> WriteAsync(Stream source, string? expectedDigest, long? expectedSize, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The resumable ingest of the blob <paramref name="expectedDigest"/> of
+    /// <paramref name="expectedSize"/> bytes (what an earlier, failed write of it left
+    /// is resumed), or null while another write of that digest holds it. A malformed
+    /// digest throws <see cref="InvalidDigestException"/> before any path is made of it.
+    /// </summary>
+    ContentIngest? TryOpenIngest(string expectedDigest, long expectedSize);
+
     /// <summary>The blob's info, or null when absent. A malformed digest throws <see cref="InvalidDigestException"/>.</summary>
     ContentInfo? Info(string digest);
 

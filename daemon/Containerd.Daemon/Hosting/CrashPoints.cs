@@ -38,7 +38,10 @@ public sealed class CrashPoints(DaemonOptions options, IHostApplicationLifetime 
     /// </summary>
     public const string TeardownShimExited = "teardown-shim-exited";
 
-    public static readonly IReadOnlyList<string> All = [BundleWritten, ShimStarted, RuntimeCreating, ShimCreated, TeardownShimExited];
+    /// <summary>Not a Create step: a pull stored every blob (under its lease) and has not written the image record.</summary>
+    public const string PullDownloaded = "pull-downloaded";
+
+    public static readonly IReadOnlyList<string> All = [BundleWritten, ShimStarted, RuntimeCreating, ShimCreated, TeardownShimExited, PullDownloaded];
 
     /// <summary>Where a Create can be held: the daemon's own steps (runc's create runs in the shim, which no hold stops).</summary>
     public static readonly IReadOnlyList<string> Holdable = [BundleWritten, ShimStarted, ShimCreated];

@@ -120,6 +120,7 @@ public static class DaemonHost
             RemoveIngestLeftovers(app, logger);
             await app.Services.GetRequiredService<ContainerStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
             await app.Services.GetRequiredService<ImageStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
+            await app.Services.GetRequiredService<LeaseStore>().InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -204,15 +205,24 @@ public static class DaemonHost
     }
 
     /// <summary>
-    /// Snapshots a crash left without an owner: an unpack that died before its
-    /// commit, a container whose record went while the daemon was down. Before
-    /// serving, so nothing is using them; a failure only costs space.
+    /// What a crash left without an owner: snapshots (an unpack that died before its
+    /// commit, a container whose record went while the daemon was down) and the blobs of
+    /// pulls cut short, which their leases name (no pull survives a restart, so every
+    /// lease is stale). Before serving, so nothing is using them; a failure only costs
+    /// space, and the leases stay for the next start-up to try again.
     /// </summary>
     private static async Task CollectGarbageAsync(WebApplication app, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
-            await app.Services.GetRequiredService<ImageGc>().CollectAsync([], cancellationToken).ConfigureAwait(false);
+            var leases = app.Services.GetRequiredService<LeaseStore>();
+            var leased = await leases.DigestsAsync(null, cancellationToken).ConfigureAwait(false);
+            var (blobs, _) = await app.Services.GetRequiredService<ImageGc>().CollectAsync(leased, cancellationToken).ConfigureAwait(false);
+            if (leased.Count > 0)
+            {
+                await leases.ReleaseAsync(null, cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("start-up: {Blobs} of {Leased} blobs of interrupted pulls collected", blobs, leased.Count);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -280,6 +290,7 @@ public static class DaemonHost
         builder.Services.AddSingleton(new ContentStore(options.ContentRoot));
         builder.Services.AddSingleton<IContentStore>(services => services.GetRequiredService<ContentStore>());
         builder.Services.AddSingleton(new ImageStore(options.MetadataDatabase));
+        builder.Services.AddSingleton(new LeaseStore(options.MetadataDatabase));
         builder.Services.AddSingleton<ImageResolver>();
         builder.Services.AddSingleton<GcGate>();
         builder.Services.AddSingleton<ImageGc>();

@@ -16,7 +16,9 @@ namespace Containerd.Daemon.Images;
 /// </summary>
 /// <remarks>
 /// Content is collected only among candidates: the blobs of an image that was
-/// deleted or re-pointed. The content store also holds blobs no image names
+/// deleted or re-pointed, and the blobs a pull leased (<see cref="Metadata.LeaseStore"/>)
+/// when it failed, was cancelled, or was cut short by a crash (collected at the
+/// next start-up). The content store also holds blobs no image names
 /// (checkpoints from <c>ctr tasks checkpoint</c>), and it has no labels to say
 /// whose a blob is, so a blob the image side never owned is never removed.
 /// </remarks>

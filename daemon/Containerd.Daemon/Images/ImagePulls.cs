@@ -1,3 +1,4 @@
+using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Images.Distribution;
 using Containerd.Daemon.Metadata;
 using Containerd.Daemon.Snapshots;
@@ -19,8 +20,10 @@ public sealed class ImagePulls(
     IImagePuller puller,
     IUnpacker unpacker,
     ImageStore store,
+    LeaseStore leases,
     ImageGc gc,
     GcGate gate,
+    CrashPoints crashPoints,
     ILogger<ImagePulls> logger)
 {
     /// <param name="beforeUnpack">Called once fetching is done and before unpacking starts (the Pull service tells its client).</param>
@@ -37,6 +40,10 @@ public sealed class ImagePulls(
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message), e.Message);
         }
 
+        // Every blob this pull writes is leased first: what a failure (or a kill -9) leaves is known and collected.
+        var leaseId = Guid.NewGuid().ToString("N");
+        options = options with { BeforeWrite = (digests, ct) => leases.AddAsync(leaseId, digests, ct) };
+
         ImagesApi.Image record;
         ImagesApi.Image? previous;
         PulledImage pulled;
@@ -47,17 +54,24 @@ public sealed class ImagePulls(
             try
             {
                 pulled = await puller.PullAsync(reference, options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (RegistryException e)
-            {
-                throw ToRpc(e);
-            }
+                crashPoints.At(CrashPoints.PullDownloaded);
 
-            previous = await store.GetAsync(@namespace, pulled.Name, cancellationToken).ConfigureAwait(false);
-            var now = Timestamp.FromDateTime(DateTime.UtcNow);
-            record = await store.PutAsync(@namespace, new ImagesApi.Image { Name = pulled.Name, Target = pulled.Target, UpdatedAt = now }, cancellationToken)
-                .ConfigureAwait(false);
-            logger.LogInformation("image pulled {Namespace} {Name} {Digest}", @namespace, pulled.Name, pulled.Target.Digest);
+                previous = await store.GetAsync(@namespace, pulled.Name, cancellationToken).ConfigureAwait(false);
+                var now = Timestamp.FromDateTime(DateTime.UtcNow);
+                record = await store.PutAsync(@namespace, new ImagesApi.Image { Name = pulled.Name, Target = pulled.Target, UpdatedAt = now }, cancellationToken)
+                    .ConfigureAwait(false);
+                logger.LogInformation("image pulled {Namespace} {Name} {Digest}", @namespace, pulled.Name, pulled.Target.Digest);
+                // The record reaches every blob now; from here an unpack failure collects by the record's target.
+                await leases.ReleaseAsync(leaseId, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                lease.Dispose();
+                await AbandonAsync(leaseId, reference).ConfigureAwait(false);
+                if (e is RegistryException registry)
+                    throw ToRpc(registry);
+                throw;
+            }
 
             if (unpack && pulled.Layers.Count > 0)
             {
@@ -105,6 +119,29 @@ public sealed class ImagePulls(
             _ => StatusCode.Unavailable,
         };
         return new RpcException(new Status(code, e.Message), e.Message);
+    }
+
+    /// <summary>
+    /// A pull that failed or was cancelled: the blobs it wrote that no image reaches go, then its lease.
+    /// Not cancelled with the call; a failure here leaves the lease for the next start-up.
+    /// </summary>
+    private async Task AbandonAsync(string leaseId, string reference)
+    {
+        try
+        {
+            var digests = await leases.DigestsAsync(leaseId, CancellationToken.None).ConfigureAwait(false);
+            if (digests.Count > 0)
+            {
+                var (blobs, _) = await gc.CollectAsync(digests, CancellationToken.None).ConfigureAwait(false);
+                logger.LogInformation("pull of {Reference} abandoned: {Blobs} of its {Leased} blobs collected", reference, blobs, digests.Count);
+            }
+            await leases.ReleaseAsync(leaseId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // The pull's own error is what the client must hear; its leftovers wait for the next start-up.
+            logger.LogWarning("pull of {Reference}: collecting what it left failed, the next start-up will: {Error}", reference, e.Message);
+        }
     }
 
     /// <summary>Not cancelled with the call: once started, a collection finishes (it is short).</summary>

@@ -1,4 +1,5 @@
 using Containerd.Shared.Images;
+using Containerd.Daemon.Filters;
 using Containerd.Daemon.Hosting;
 using Containerd.Daemon.Metadata;
 using Google.Protobuf.WellKnownTypes;
@@ -29,10 +30,18 @@ public sealed class ImagesService(ImageStore store, ImageGc gc, ILogger<ImagesSe
     public override async Task<ImagesApi.ListImagesResponse> List(ImagesApi.ListImagesRequest request, ServerCallContext context)
     {
         var @namespace = RequestNamespace.Of(context);
-        if (request.Filters.Any(f => f.Length > 0))
-            throw RpcErrors.Unimplemented("image list filters are not supported; list all images and filter in the client");
+        Filter filter;
+        try
+        {
+            filter = Filter.Parse(request.Filters).RequireKnownFields(ImageFields.IsKnown, ImageFields.Names);
+        }
+        catch (FilterSyntaxException e)
+        {
+            throw RpcErrors.InvalidArgument(e.Message);
+        }
+        var all = await store.ListAsync(@namespace, context.CancellationToken).ConfigureAwait(false);
         var response = new ImagesApi.ListImagesResponse();
-        response.Images.Add(await store.ListAsync(@namespace, context.CancellationToken).ConfigureAwait(false));
+        response.Images.Add(all.Where(i => filter.Matches(ImageFields.Of(i))));
         return response;
     }
 

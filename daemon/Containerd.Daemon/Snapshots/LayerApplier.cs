@@ -34,32 +34,40 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
     private const int DirectoryFlags = FileAt.O_RDONLY | FileAt.O_DIRECTORY | FileAt.O_NOFOLLOW | FileAt.O_CLOEXEC;
 
     /// <inheritdoc/>
-    public async Task<string> ApplyAsync(Stream layer, string mediaType, string directory, CancellationToken cancellationToken)
+    public async Task<string> ApplyAsync(Stream layer, string mediaType, string directory, IReadOnlyList<string> parents, CancellationToken cancellationToken)
     {
-        // The caller owns the layer stream; only a decompressor made here is disposed here.
-        Stream uncompressed = Decompress(layer, mediaType);
-        using var decompressor = ReferenceEquals(uncompressed, layer) ? null : uncompressed;
+        // The caller owns the layer stream; the decompressor (and the replay of the sniffed magic under it) are ours.
+        await using Stream uncompressed = await DecompressAsync(layer, mediaType, cancellationToken).ConfigureAwait(false);
         using var hashing = new HashingReadStream(uncompressed);
         int root = FileAt.OpenAt(AtFdCwd, Path.GetFullPath(directory), DirectoryFlags, 0);
         if (root < 0)
             throw Errno($"open {directory}");
 
+        var lowers = new List<int>(parents.Count);
         try
         {
+            foreach (string parentDirectory in parents)
+            {
+                int lower = FileAt.OpenAt(AtFdCwd, Path.GetFullPath(parentDirectory), DirectoryFlags, 0);
+                if (lower < 0)
+                    throw Errno($"open parent layer {parentDirectory}");
+                lowers.Add(lower);
+            }
+
             var deferredTimes = new List<(string[] Parts, DateTimeOffset Time)>();
             await using (var reader = new TarReader(hashing, leaveOpen: true))
             {
                 while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    await ApplyEntryAsync(root, entry, deferredTimes, cancellationToken).ConfigureAwait(false);
+                    await ApplyEntryAsync(root, lowers, entry, deferredTimes, cancellationToken).ConfigureAwait(false);
                 }
             }
 
             // Directory times last: creating their children changed them.
             foreach (var (parts, time) in deferredTimes)
             {
-                int parent = OpenParent(root, parts, parts.Length - 1, create: false, entryName: string.Join('/', parts), missingOk: true);
+                int parent = OpenParent(root, parts, parts.Length - 1, string.Join('/', parts), create: null, missingOk: true);
                 if (parent < 0)
                     continue;
                 try
@@ -78,25 +86,45 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
         }
         finally
         {
+            foreach (int lower in lowers)
+                FileAt.Close(lower);
             FileAt.Close(root);
         }
     }
 
-    private static Stream Decompress(Stream layer, string mediaType) => mediaType switch
+    /// <summary>
+    /// As containerd's differ: the media type must name a layer, and the stream's
+    /// own magic decides how it is compressed (gzip, zstd, or none), so a layer
+    /// whose manifest names the wrong compression still applies.
+    /// </summary>
+    private static async Task<Stream> DecompressAsync(Stream layer, string mediaType, CancellationToken cancellationToken)
     {
-        "application/vnd.oci.image.layer.v1.tar"
-            or "application/vnd.oci.image.layer.nondistributable.v1.tar"
-            or "application/vnd.docker.image.rootfs.diff.tar" => layer,
-        "application/vnd.oci.image.layer.v1.tar+gzip"
-            or "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
-            or "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            or "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => new GZipStream(layer, CompressionMode.Decompress, leaveOpen: true),
-        "application/vnd.oci.image.layer.v1.tar+zstd" =>
-            throw new NotSupportedException($"layer media type {mediaType}: zstd is not supported (no zstd decoder in this build)"),
-        _ => throw new NotSupportedException($"layer media type {mediaType} is not supported"),
-    };
+        if (!IsLayerMediaType(mediaType))
+            throw new NotSupportedException($"layer media type {mediaType} is not supported");
 
-    private async Task ApplyEntryAsync(int root, TarEntry entry, List<(string[] Parts, DateTimeOffset Time)> deferredTimes, CancellationToken cancellationToken)
+        byte[] magic = new byte[4];
+        int read = await layer.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        var replay = new PrefixedReadStream(magic.AsMemory(0, read), layer);
+        return magic.AsSpan(0, read) switch
+        {
+            [0x1f, 0x8b, ..] => new GZipStream(replay, CompressionMode.Decompress),
+            [0x28, 0xb5, 0x2f, 0xfd] => new ZstdSharp.DecompressionStream(replay),
+            _ => replay,
+        };
+    }
+
+    private static bool IsLayerMediaType(string mediaType) => mediaType is
+        "application/vnd.oci.image.layer.v1.tar"
+        or "application/vnd.oci.image.layer.v1.tar+gzip"
+        or "application/vnd.oci.image.layer.v1.tar+zstd"
+        or "application/vnd.oci.image.layer.nondistributable.v1.tar"
+        or "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+        or "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+        or "application/vnd.docker.image.rootfs.diff.tar"
+        or "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        or "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+    private async Task ApplyEntryAsync(int root, List<int> lowers, TarEntry entry, List<(string[] Parts, DateTimeOffset Time)> deferredTimes, CancellationToken cancellationToken)
     {
         if (entry.EntryType is TarEntryType.GlobalExtendedAttributes)
             return;
@@ -109,11 +137,11 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
         string name = parts[^1];
         if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
-            ApplyWhiteout(root, parts, entryName);
+            ApplyWhiteout(root, lowers, parts, entryName, deferredTimes);
             return;
         }
 
-        int parent = OpenParent(root, parts, parts.Length - 1, create: true, entryName);
+        int parent = OpenParent(root, parts, parts.Length - 1, entryName, new Parents(lowers, deferredTimes));
         try
         {
             switch (entry.EntryType)
@@ -214,13 +242,13 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
             throw Errno($"layer entry '{entryName}': set times");
     }
 
-    private void ApplyWhiteout(int root, string[] parts, string entryName)
+    private void ApplyWhiteout(int root, List<int> lowers, string[] parts, string entryName, List<(string[] Parts, DateTimeOffset Time)> deferredTimes)
     {
         string name = parts[^1];
         if (name == OpaqueMarker)
         {
             // The marker's parent is the opaque directory itself.
-            int directory = OpenParent(root, parts, parts.Length - 1, create: true, entryName);
+            int directory = OpenParent(root, parts, parts.Length - 1, entryName, new Parents(lowers, deferredTimes));
             try
             {
                 if (whiteouts == WhiteoutStyle.Overlay)
@@ -247,7 +275,7 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
         if (target.Length == 0 || target is "." or "..")
             throw new InvalidDataException($"layer entry '{entryName}': whiteout of '{target}' is invalid");
 
-        int parent = OpenParent(root, parts, parts.Length - 1, create: true, entryName);
+        int parent = OpenParent(root, parts, parts.Length - 1, entryName, new Parents(lowers, deferredTimes));
         try
         {
             RemoveLeaf(parent, target, entryName);
@@ -265,7 +293,7 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
         string[] target = Components(linkName, entryName);
         if (target.Length == 0)
             throw new InvalidDataException($"layer entry '{entryName}': hard link to the layer root");
-        int targetParent = OpenParent(root, target, target.Length - 1, create: false, entryName);
+        int targetParent = OpenParent(root, target, target.Length - 1, entryName, create: null);
         try
         {
             RemoveLeaf(parent, name, entryName);
@@ -304,21 +332,31 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
     }
 
     /// <summary>
+    /// Where the directories a layer leaves out come from (containerd's mkparent):
+    /// the lower layers of the snapshot, top first, and the list the new
+    /// directories' times go on (set last, as the layer's own directories' are).
+    /// </summary>
+    private sealed record Parents(List<int> Lowers, List<(string[] Parts, DateTimeOffset Time)> DeferredTimes);
+
+    /// <summary>
     /// A descriptor of the directory <paramref name="parts"/>[..count] under root,
-    /// walked one component at a time without following any symlink; missing
-    /// directories are created (0755) when <paramref name="create"/>. The caller
+    /// walked one component at a time without following any symlink. With
+    /// <paramref name="create"/> a missing directory is made as the nearest lower
+    /// layer has it (owner, mode, mtime, xattrs), else 0755 root, so the layer does
+    /// not hide the lower directory's metadata in the merged view. The caller
     /// closes it unless it is <paramref name="root"/>.
     /// </summary>
-    private static int OpenParent(int root, string[] parts, int count, bool create, string entryName, bool missingOk = false)
+    private static int OpenParent(int root, string[] parts, int count, string entryName, Parents? create, bool missingOk = false)
     {
         int current = root;
         for (int i = 0; i < count; i++)
         {
             int next = FileAt.OpenAt(current, parts[i], DirectoryFlags, 0);
             int errno = next < 0 ? Marshal.GetLastPInvokeError() : 0;
-            if (next < 0 && errno == FileAt.ENOENT && create)
+            if (next < 0 && errno == FileAt.ENOENT && create is not null)
             {
-                if (FileAt.MkdirAt(current, parts[i], 0x1ed) < 0 && Marshal.GetLastPInvokeError() != FileAt.EEXIST)
+                bool made = FileAt.MkdirAt(current, parts[i], 0x1ed) == 0;
+                if (!made && Marshal.GetLastPInvokeError() != FileAt.EEXIST)
                 {
                     errno = Marshal.GetLastPInvokeError();
                 }
@@ -326,6 +364,19 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
                 {
                     next = FileAt.OpenAt(current, parts[i], DirectoryFlags, 0);
                     errno = next < 0 ? Marshal.GetLastPInvokeError() : 0;
+                    if (made && next >= 0)
+                    {
+                        try
+                        {
+                            CopyFromLower(create, parts, i + 1, next, entryName);
+                        }
+                        catch
+                        {
+                            FileAt.Close(next);
+                            CloseUnlessRoot(current, root);
+                            throw;
+                        }
+                    }
                 }
             }
 
@@ -346,6 +397,92 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
         }
 
         return current;
+    }
+
+    /// <summary>
+    /// Gives the directory <paramref name="created"/> (just made for <paramref name="parts"/>[..count])
+    /// the owner, mode, xattrs and mtime of the same directory in the nearest lower layer that has it.
+    /// </summary>
+    private static void CopyFromLower(Parents parents, string[] parts, int count, int created, string entryName)
+    {
+        int lower = FindInLowers(parents.Lowers, parts, count);
+        if (lower < 0)
+            return;
+        string path = string.Join('/', parts[..count]);
+        try
+        {
+            if (!FileAt.TryStat(lower, out int uid, out int gid, out int mode, out var modified))
+                throw Errno($"layer entry '{entryName}': stat '{path}' in a parent layer");
+            if (FileAt.Fchown(created, uid, gid) < 0)
+                throw Errno($"layer entry '{entryName}': chown parent directory '{path}' {uid}:{gid}");
+            if (FileAt.Fchmod(created, mode) < 0)
+                throw Errno($"layer entry '{entryName}': chmod parent directory '{path}'");
+
+            var names = FileAt.ListXattrs(lower);
+            if (names is null && Marshal.GetLastPInvokeError() != FileAt.ENOTSUP)
+                throw Errno($"layer entry '{entryName}': list xattrs of '{path}' in a parent layer");
+            foreach (string name in names ?? [])
+            {
+                // overlayfs's own markers describe the lower layer, not this one.
+                if (name.StartsWith(OverlayXattrPrefix, StringComparison.Ordinal))
+                    continue;
+                byte[]? value = FileAt.GetXattr(lower, name);
+                if (value is null)
+                {
+                    if (Marshal.GetLastPInvokeError() is FileAt.ENODATA or FileAt.ENOTSUP)
+                        continue;
+                    throw Errno($"layer entry '{entryName}': read xattr {name} of '{path}' in a parent layer");
+                }
+
+                if (FileAt.SetXattr(created, name, value) < 0 && Marshal.GetLastPInvokeError() != FileAt.ENOTSUP)
+                    throw Errno($"layer entry '{entryName}': copy xattr {name} to parent directory '{path}'");
+            }
+
+            parents.DeferredTimes.Add((parts[..count], modified));
+        }
+        finally
+        {
+            FileAt.Close(lower);
+        }
+    }
+
+    /// <summary>
+    /// A descriptor of the directory <paramref name="parts"/>[..count] as the merged
+    /// view of <paramref name="lowers"/> (top first) shows it, or -1: the first layer
+    /// that has the name decides; a non-directory there (a file, a symlink, a
+    /// whiteout) means nothing to copy, and an opaque directory on the way hides the
+    /// layers below it. Lower layers are walked like the target: no symlink followed.
+    /// </summary>
+    private static int FindInLowers(List<int> lowers, string[] parts, int count)
+    {
+        foreach (int lower in lowers)
+        {
+            int current = lower;
+            bool opaque = false;
+            for (int i = 0; i < count; i++)
+            {
+                int next = FileAt.OpenAt(current, parts[i], DirectoryFlags, 0);
+                int errno = next < 0 ? Marshal.GetLastPInvokeError() : 0;
+                if (current != lower)
+                    FileAt.Close(current);
+                if (next < 0)
+                {
+                    if (errno != FileAt.ENOENT || opaque)
+                        return -1;
+                    current = -1;
+                    break;
+                }
+
+                current = next;
+                if (i < count - 1 && FileAt.GetXattr(current, "trusted.overlay.opaque") is [(byte)'y'])
+                    opaque = true;
+            }
+
+            if (current >= 0)
+                return current;
+        }
+
+        return -1;
     }
 
     /// <summary>Removes whatever <paramref name="name"/> is in <paramref name="parent"/> (a directory with its contents); absent is fine.</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Containerd.Daemon.Content;
 using ContentDescriptor = Containerd.Api.Types.ContentDescriptor;
+using Mount = Containerd.Api.Types.Mount;
 
 namespace Containerd.Daemon.Snapshots;
 
@@ -37,17 +38,34 @@ public sealed class Unpacker(IContentStore content, ISnapshotter snapshotter, IL
     public static string ChainId(string parent, string diffId) =>
         "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{parent} {diffId}")));
 
+    /// <summary>The lowerdirs of an overlay mount, top first, as containerd's overlay differ reads them; none for a bind.</summary>
+    public static IReadOnlyList<string> LowerDirectories(IReadOnlyList<Mount> mounts)
+    {
+        foreach (var mount in mounts)
+        {
+            if (mount.Type != "overlay")
+                continue;
+            foreach (string option in mount.Options)
+            {
+                if (option.StartsWith("lowerdir=", StringComparison.Ordinal))
+                    return option["lowerdir=".Length..].Split(':', StringSplitOptions.RemoveEmptyEntries);
+            }
+        }
+
+        return [];
+    }
+
     private async Task UnpackLayerAsync(ContentDescriptor layer, string diffId, string chainId, string? parent, CancellationToken cancellationToken)
     {
         // A unique key: two pulls of one image may extract the same layer at once; the later commit loses.
         string key = $"extract-{Guid.NewGuid():N} {chainId}";
-        await snapshotter.PrepareAsync(key, parent, cancellationToken).ConfigureAwait(false);
+        var mounts = await snapshotter.PrepareAsync(key, parent, cancellationToken).ConfigureAwait(false);
         bool committed = false;
         try
         {
             string applied;
             await using (var blob = content.OpenRead(layer.Digest))
-                applied = await applier.ApplyAsync(blob, layer.MediaType, snapshotter.UpperDirectory(key), cancellationToken).ConfigureAwait(false);
+                applied = await applier.ApplyAsync(blob, layer.MediaType, snapshotter.UpperDirectory(key), LowerDirectories(mounts), cancellationToken).ConfigureAwait(false);
             if (applied != diffId)
                 throw new InvalidDataException($"layer {layer.Digest}: its uncompressed digest is {applied}, the image config says {diffId}");
             try

@@ -74,11 +74,19 @@ public static class ImagesCommand
     private static Command List(GlobalOptions globals)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "print only the image names" };
-        var command = new Command("list", "list images") { quiet };
+        // As containerd's ctr: each argument is one filter, and an image is listed when any matches.
+        var filters = new Argument<string[]>("filters")
+        {
+            Description = "filters such as name==REF, name~=REGEX, target.digest==DIGEST, labels.KEY==VALUE (selectors joined by ',' must all match)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("list", "list images") { quiet, filters };
         command.Aliases.Add("ls");
         CommandAction.Set(command, globals, async (parseResult, client, cancellationToken) =>
         {
-            var images = (await client.Images.ListAsync(new ListImagesRequest(), cancellationToken: cancellationToken)).Images;
+            var request = new ListImagesRequest();
+            request.Filters.Add(parseResult.GetValue(filters) ?? []);
+            var images = (await client.Images.ListAsync(request, cancellationToken: cancellationToken)).Images;
             if (parseResult.GetValue(quiet))
             {
                 foreach (var image in images)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Containerd.Api.Images;
+using Containerd.Daemon.Content;
 using Containerd.Shared.Grpc;
 using Containerd.Tests.Support;
 using Grpc.Core;
@@ -180,6 +181,75 @@ public sealed class ImageTests : DaemonFixture
         Assert.That((code, stdout, stderr), Is.EqualTo((0, "1000\nok\n", "")), Tail(Daemon.Log));
         await CtrAsync("images", "remove", reference);
         AssertNothingStays("remove");
+    }
+
+    [Test]
+    public async Task A_zstd_layer_image_pulls_unpacks_and_runs()
+    {
+        var reference = _images.Zstd.Reference(_images.Plain);
+        await PullAsync(reference);
+        var (code, stdout, stderr) = await CtrAsync("run", "--rm", reference, "img-zstd", "sh", "-c", "test -x /bin/busybox && echo zstd-ok");
+        Assert.That((code, stdout, stderr), Is.EqualTo((0, "zstd-ok\n", "")), Tail(Daemon.Log));
+        await CtrAsync("images", "remove", reference);
+        AssertNothingStays("remove");
+    }
+
+    [Test]
+    public async Task A_directory_only_a_lower_layer_lists_keeps_its_owner_and_mode()
+    {
+        var reference = _images.Parents.Reference(_images.Plain);
+        await PullAsync(reference);
+        var (code, stdout, stderr) = await CtrAsync("run", "--rm", reference, "img-parents", "sh", "-c",
+            $"stat -c '%u:%g %a' {ParentsImage.Directory} && cat {ParentsImage.File}");
+        Assert.That((code, stdout, stderr), Is.EqualTo((0, $"{ParentsImage.Owner}:{ParentsImage.Owner} {ParentsImage.Mode}\nfile\n", "")), Tail(Daemon.Log));
+        await CtrAsync("images", "remove", reference);
+        AssertNothingStays("remove");
+    }
+
+    [Test]
+    public async Task A_blob_half_downloaded_before_a_restart_is_resumed_with_a_range_request()
+    {
+        var image = _images.Layered;
+        var reference = image.Reference(_images.Plain);
+        var layer = image.Layers[0];
+        var bytes = _images.Layout.ReadBlob(layer.Digest);
+        long half = bytes.Length / 2;
+        var accessLine = $"\"GET /v2/{image.Name}/blobs/{layer.Digest} HTTP/1.1\" 206 {bytes.Length - half}";
+
+        // What a pull cut off halfway leaves, kept across a restart of the daemon.
+        await Daemon.StopAsync();
+        await using (var ingest = new ContentStore(Path.Combine(Daemon.RootDir, "content")).TryOpenIngest(layer.Digest, layer.Size)!)
+        {
+            await ingest.ResumeAsync(CancellationToken.None);
+            await ingest.AppendAsync(new MemoryStream(bytes, 0, (int)half), CancellationToken.None);
+        }
+        await Daemon.RestartAsync();
+        var ingestDirectory = Path.Combine(Daemon.RootDir, "content", "ingest", layer.Digest["sha256:".Length..]);
+        Assert.That(File.Exists(Path.Combine(ingestDirectory, "data")), "start-up keeps a resumable ingest");
+        int before = CountOccurrences(_images.Plain.Log, accessLine);
+
+        await PullAsync(reference);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(CountOccurrences(_images.Plain.Log, accessLine), Is.EqualTo(before + 1),
+                $"one range request for the second half of {layer.Digest}:\n{Tail(_images.Plain.Log)}");
+            var blob = Path.Combine(ContentBlobs, layer.Digest["sha256:".Length..]);
+            Assert.That(OciLayout.Sha256(File.ReadAllBytes(blob)), Is.EqualTo(layer.Digest), "the resumed blob verifies");
+            Assert.That(Directory.Exists(ingestDirectory), Is.False);
+        });
+        var (code, stdout, _) = await CtrAsync("run", "--rm", reference, "img-resumed", "cat", LayeredImage.Kept);
+        Assert.That((code, stdout), Is.EqualTo((0, "keep\n")), Tail(Daemon.Log));
+        await CtrAsync("images", "remove", reference);
+        AssertNothingStays("remove");
+    }
+
+    private static int CountOccurrences(string text, string what)
+    {
+        int count = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+            count++;
+        return count;
     }
 
     [Test]

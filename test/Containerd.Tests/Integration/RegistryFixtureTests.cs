@@ -87,6 +87,11 @@ public sealed class RegistryFixtureTests
 
             Assert.That(_images.Hostile.Layers, Has.Count.EqualTo(2));
             Assert.That(_images.Opaque.Layers, Has.Count.EqualTo(3));
+
+            var zstd = _images.Zstd.Layers.Single();
+            Assert.That(zstd.MediaType, Is.EqualTo(OciMediaTypes.LayerZstd));
+            Assert.That(zstd.DiffId, Is.EqualTo(busybox.Layers[0].DiffId));
+            Assert.That(_images.Parents.Layers, Has.Count.EqualTo(3));
         });
     }
 

@@ -39,7 +39,7 @@ public sealed class SnapshotRootfsTests : DaemonFixture
         await TarFile.CreateFromDirectoryAsync(TestPaths.Rootfs, base_, includeBaseDirectory: false);
         base_.Position = 0;
         await snapshotter.PrepareAsync("extract-1", null, CancellationToken.None);
-        await applier.ApplyAsync(base_, Tar, snapshotter.UpperDirectory("extract-1"), CancellationToken.None);
+        await applier.ApplyAsync(base_, Tar, snapshotter.UpperDirectory("extract-1"), [], CancellationToken.None);
         await snapshotter.CommitAsync("layer-1", "extract-1", CancellationToken.None);
 
         var top = new MemoryStream();
@@ -52,7 +52,7 @@ public sealed class SnapshotRootfsTests : DaemonFixture
 
         top.Position = 0;
         await snapshotter.PrepareAsync("extract-2", "layer-1", CancellationToken.None);
-        await applier.ApplyAsync(top, Tar, snapshotter.UpperDirectory("extract-2"), CancellationToken.None);
+        await applier.ApplyAsync(top, Tar, snapshotter.UpperDirectory("extract-2"), Unpacker.LowerDirectories(snapshotter.Mounts("extract-2")), CancellationToken.None);
         await snapshotter.CommitAsync("layer-2", "extract-2", CancellationToken.None);
         var mounts = await snapshotter.PrepareAsync("container-rootfs", "layer-2", CancellationToken.None);
 

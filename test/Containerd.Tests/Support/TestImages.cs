@@ -71,6 +71,19 @@ public static class LayeredImage
     public const int SecretOwner = 1000;
 }
 
+/// <summary>The parents image: a lower layer with data/ (1000:1000, 0700) and an upper layer with only data/file.</summary>
+public static class ParentsImage
+{
+    public const string Directory = "/data";
+
+    public const string File = "/data/file";
+
+    public const int Owner = 1000;
+
+    /// <summary>"700": data/'s mode in the lower layer, as stat %a prints it.</summary>
+    public const string Mode = "700";
+}
+
 /// <summary>
 /// Three real registries (plain HTTP, basic auth, self-signed TLS) on 127.0.0.1, each holding
 /// every test image, built offline from the busybox rootfs with umoci and pushed with skopeo
@@ -129,10 +142,19 @@ public sealed class TestImages : IAsyncDisposable
     /// <summary>opaque: busybox's layer, opq/{old1,old2,sub/deep}, then a layer making opq/ opaque with only opq/new.</summary>
     public TestImage Opaque { get; private set; } = null!;
 
+    /// <summary>users: busybox's layer, then <see cref="TestImagesLayers.UsersTar"/> (its own etc/passwd and etc/group), user "nobody".</summary>
+    public TestImage Users { get; private set; } = null!;
+
+    /// <summary>zstd: busybox with its layer recompressed as zstd (media type …tar+zstd, same diff id).</summary>
+    public TestImage Zstd { get; private set; } = null!;
+
+    /// <summary>parents: busybox's layer, then <see cref="ParentsImage"/>'s two layers gzipped.</summary>
+    public TestImage Parents { get; private set; } = null!;
+
     /// <summary>busybox with a pause-like command (it only sleeps): the CRI tests' sandbox image.</summary>
     public TestImage Pause { get; private set; } = null!;
 
-    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque, Pause];
+    public IReadOnlyList<TestImage> All => [Busybox, Layered, Uncompressed, Multiarch, DockerV2S2, Hostile, Opaque, Users, Zstd, Parents, Pause];
 
     /// <summary>How long building the layouts took.</summary>
     public TimeSpan BuildTime { get; private set; }
@@ -193,6 +215,9 @@ public sealed class TestImages : IAsyncDisposable
             images.Multiarch = images.Read("multiarch");
             images.Hostile = images.Read("hostile");
             images.Opaque = images.Read("opaque");
+            images.Users = images.Read("users");
+            images.Zstd = images.Read("zstd");
+            images.Parents = images.Read("parents");
             images.Pause = images.Read("pause");
             images.DockerV2S2 = await images.ReadFromRegistryAsync("docker-v2s2", v2s2Digests[0], cancellationToken);
             TestContext.Progress.WriteLine($"TestImages: built the layouts in {images.BuildTime.TotalSeconds:F1} s, pushed {images.All.Count} images to 3 registries in {images.PushTime.TotalSeconds:F1} s");
@@ -234,7 +259,7 @@ public sealed class TestImages : IAsyncDisposable
         // Blob by blob for the rest: skopeo gzips an uncompressed layer on its way to a registry,
         // and the hostile and opaque layers must arrive exactly as written.
         using var client = registry.CreateHttpClient();
-        foreach (var name in new[] { "uncompressed", "hostile", "opaque", "pause" })
+        foreach (var name in new[] { "uncompressed", "hostile", "opaque", "users", "zstd", "parents", "pause" })
             await Layout.PushAsync(client, name, Tag, Layout.Resolve(name), cancellationToken);
         return v2s2;
     }
@@ -325,8 +350,11 @@ public sealed class TestImages : IAsyncDisposable
             await LayeredAsync(cancellationToken);
             await MultiarchAsync(cancellationToken);
             Uncompressed();
+            Zstd();
             HandMade("hostile", [TestImagesLayers.HostileTar()]);
             HandMade("opaque", [TestImagesLayers.OpaqueLowerTar(), TestImagesLayers.OpaqueUpperTar()]);
+            HandMade("users", [TestImagesLayers.UsersTar()], user: "nobody");
+            HandMade("parents", [TestImagesLayers.ParentsLowerTar(), TestImagesLayers.ParentsUpperTar()]);
             Pause();
         }
 
@@ -415,8 +443,19 @@ public sealed class TestImages : IAsyncDisposable
             _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), "uncompressed");
         }
 
-        /// <summary>busybox's layer, then TARS gzipped, with the config's diff ids and history extended to match.</summary>
-        private void HandMade(string name, IReadOnlyList<byte[]> tars)
+        private void Zstd()
+        {
+            // As Uncompressed: the tar and so the config are busybox's, only the compression differs.
+            var manifest = _layout.ReadJson(_layout.Resolve("busybox").Digest);
+            var layers = manifest["layers"]!.AsArray();
+            var gzipped = OciLayout.Descriptor(layers[0]!);
+            var zstd = _layout.WriteBlob(OciMediaTypes.LayerZstd, TestImagesLayers.Zstd(TestImagesLayers.Gunzip(_layout.ReadBlob(gzipped.Digest))));
+            layers[0] = OciLayout.DescriptorJson(zstd);
+            _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), "zstd");
+        }
+
+        /// <summary>busybox's layer, then TARS gzipped, with the config's diff ids and history extended to match (and USER, if given).</summary>
+        private void HandMade(string name, IReadOnlyList<byte[]> tars, string? user = null)
         {
             var manifest = _layout.ReadJson(_layout.Resolve("busybox").Digest);
             var config = _layout.ReadJson(OciLayout.Descriptor(manifest["config"]!).Digest);
@@ -427,6 +466,8 @@ public sealed class TestImages : IAsyncDisposable
                 config["rootfs"]!["diff_ids"]!.AsArray().Add(OciLayout.Sha256(tar));
                 config["history"]?.AsArray().Add(new JsonObject { ["created"] = "2020-01-01T00:00:00Z", ["created_by"] = $"{name} layer (TestImagesLayers)" });
             }
+            if (user is not null)
+                config["config"]!["User"] = user;
             manifest["config"] = OciLayout.DescriptorJson(_layout.WriteJson(OciMediaTypes.Config, config));
             _layout.Tag(_layout.WriteJson(OciMediaTypes.Manifest, manifest), name);
         }

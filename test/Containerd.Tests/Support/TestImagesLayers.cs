@@ -45,6 +45,44 @@ public static class TestImagesLayers
         File(writer, "opq/new", "new\n");
     });
 
+    /// <summary>The users layer's /etc/passwd: a comment, nobody, and app (uid 1000) that busybox's file lacks.</summary>
+    public const string UsersPasswd = """
+        # the users test image
+        root:x:0:0:root:/root:/bin/sh
+        nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+        app:x:1000:1000::/home/app:/bin/sh
+
+        """;
+
+    /// <summary>The users layer's /etc/group: nogroup (65534), app (1000), and staff (50) listing app and nobody.</summary>
+    public const string UsersGroup = """
+        root:x:0:
+        nogroup:x:65534:
+        app:x:1000:
+        staff:x:50:app,nobody
+
+        """;
+
+    /// <summary>The users layer: ./etc/passwd and ./etc/group (names as GNU tar writes them) replacing busybox's.</summary>
+    public static byte[] UsersTar() => Tar(writer =>
+    {
+        Directory(writer, "./etc/");
+        File(writer, "./etc/passwd", UsersPasswd);
+        File(writer, "./etc/group", UsersGroup);
+    });
+
+    /// <summary>The lower parents layer: data/ owned 1000:1000 with mode 0700, and data/a.</summary>
+    public static byte[] ParentsLowerTar() => Tar(writer =>
+    {
+        Directory(writer, "data/", mode: "700", owner: ParentsImage.Owner);
+        File(writer, "data/a", "a\n");
+    });
+
+    /// <summary>The upper parents layer: only data/file ("file\n"), no entry for data/ itself.</summary>
+    public static byte[] ParentsUpperTar() => Tar(writer => File(writer, "data/file", "file\n"));
+
+    public static byte[] Zstd(byte[] tar) => new ZstdSharp.Compressor(3).Wrap(tar).ToArray();
+
     public static byte[] Gzip(byte[] tar)
     {
         using var output = new MemoryStream();
@@ -77,8 +115,8 @@ public static class TestImagesLayers
             DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)),
         });
 
-    private static void Directory(TarWriter writer, string name) =>
-        writer.WriteEntry(new UstarTarEntry(TarEntryType.Directory, name) { ModificationTime = Epoch, Mode = Octal("755") });
+    private static void Directory(TarWriter writer, string name, string mode = "755", int owner = 0) =>
+        writer.WriteEntry(new UstarTarEntry(TarEntryType.Directory, name) { ModificationTime = Epoch, Mode = Octal(mode), Uid = owner, Gid = owner });
 
     private static UnixFileMode Octal(string bits) => (UnixFileMode)Convert.ToInt32(bits, 8);
 }

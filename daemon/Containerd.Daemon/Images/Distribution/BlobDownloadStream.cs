@@ -4,14 +4,16 @@ namespace Containerd.Daemon.Images.Distribution;
 /// A read-only view of a blob's HTTP body that reports progress and stops a
 /// registry that sends more than the descriptor's size (the store verifies digest
 /// and size only at the end; without this an endless body would fill the disk).
+/// A body that resumes a download (HTTP 206) starts at <paramref name="start"/>:
+/// progress and the size limit count the bytes the store already had.
 /// </summary>
-public sealed class BlobDownloadStream(Stream inner, string digest, string mediaType, long size, IProgress<PullProgress>? progress, string where) : Stream
+public sealed class BlobDownloadStream(Stream inner, string digest, string mediaType, long size, IProgress<PullProgress>? progress, string where, long start = 0) : Stream
 {
     // Progress at most every 1 MiB: a layer of hundreds of MiB would otherwise post thousands of reports.
     private const long ReportEvery = 1 << 20;
 
-    private long _done;
-    private long _reported;
+    private long _done = start;
+    private long _reported = start;
 
     public long BytesRead => _done;
 

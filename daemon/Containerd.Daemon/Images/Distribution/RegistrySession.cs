@@ -76,11 +76,15 @@ public sealed class RegistrySession
         }
     }
 
-    /// <summary>Opens a blob's body (status 200 checked); the caller disposes the response.</summary>
-    public async Task<HttpResponseMessage> OpenBlobAsync(string digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a blob's body (a 2xx status checked); the caller disposes the response.
+    /// With <paramref name="from"/> &gt; 0 it asks for the rest only (<c>Range: bytes=FROM-</c>):
+    /// the answer is 206 when the registry honoured that, and may be a whole 200 when not.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenBlobAsync(string digest, long from, CancellationToken cancellationToken)
     {
         var (response, _) = await GetAsync($"{Reference.Repository}/blobs/{digest}", accept: null, requireResolve: false,
-            what: $"blob {digest} of {Name}", cancellationToken).ConfigureAwait(false);
+            what: $"blob {digest} of {Name}", cancellationToken, from).ConfigureAwait(false);
         return response;
     }
 
@@ -90,7 +94,7 @@ public sealed class RegistrySession
     /// The first failure is reported when all fail (the mirror's 404 is rarely the news).
     /// </summary>
     private async Task<(HttpResponseMessage Response, RegistryEndpoint Endpoint)> GetAsync(
-        string path, string? accept, bool requireResolve, string what, CancellationToken cancellationToken)
+        string path, string? accept, bool requireResolve, string what, CancellationToken cancellationToken, long rangeFrom = 0)
     {
         RegistryException? first = null;
         var candidates = Endpoints.Where(e => !requireResolve || e.CanResolve).ToList();
@@ -101,7 +105,7 @@ public sealed class RegistrySession
             RegistryException current;
             try
             {
-                var response = await SendAuthorizedAsync(endpoint, endpoint.Api(path), accept, what, cancellationToken).ConfigureAwait(false);
+                var response = await SendAuthorizedAsync(endpoint, endpoint.Api(path), accept, rangeFrom, what, cancellationToken).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                     return (response, endpoint);
                 using (response)
@@ -123,13 +127,13 @@ public sealed class RegistrySession
     }
 
     /// <summary>Sends with the cached authorization; on 401 authenticates from the challenge and retries once.</summary>
-    private async Task<HttpResponseMessage> SendAuthorizedAsync(RegistryEndpoint endpoint, Uri uri, string? accept, string what, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAuthorizedAsync(RegistryEndpoint endpoint, Uri uri, string? accept, long rangeFrom, string what, CancellationToken cancellationToken)
     {
         var cacheKey = endpoint.Authority + " " + Scope;
         for (var attempt = 0; ; attempt++)
         {
             _authorization.TryGetValue(cacheKey, out var authorization);
-            var response = await SendFollowingRedirectsAsync(endpoint, uri, accept, authorization, what, cancellationToken).ConfigureAwait(false);
+            var response = await SendFollowingRedirectsAsync(endpoint, uri, accept, rangeFrom, authorization, what, cancellationToken).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Unauthorized || attempt > 0)
                 return response;
             var challenges = response.Headers.TryGetValues("WWW-Authenticate", out var values)
@@ -204,7 +208,7 @@ public sealed class RegistrySession
     /// and the registry's Authorization must not be sent there (it is a credential for the registry).
     /// </summary>
     private async Task<HttpResponseMessage> SendFollowingRedirectsAsync(
-        RegistryEndpoint endpoint, Uri uri, string? accept, string? authorization, string what, CancellationToken cancellationToken)
+        RegistryEndpoint endpoint, Uri uri, string? accept, long rangeFrom, string? authorization, string what, CancellationToken cancellationToken)
     {
         var client = _clients.For(endpoint);
         var origin = endpoint.Authority;
@@ -213,6 +217,8 @@ public sealed class RegistrySession
             using var request = new HttpRequestMessage(HttpMethod.Get, uri);
             if (accept is not null)
                 request.Headers.TryAddWithoutValidation("Accept", accept);
+            if (rangeFrom > 0)
+                request.Headers.Range = new RangeHeaderValue(rangeFrom, null);
             if (authorization is not null && uri.GetLeftPart(UriPartial.Authority) == origin)
                 request.Headers.TryAddWithoutValidation("Authorization", authorization);
             var response = await SendOnceAsync(client, request, what, endpoint, cancellationToken).ConfigureAwait(false);

@@ -34,7 +34,7 @@ public sealed class LayerApplierTests
     private static async Task<string> ApplyAsync(byte[] layer, string mediaType, string directory, WhiteoutStyle style = WhiteoutStyle.Overlay)
     {
         using var stream = new MemoryStream(layer);
-        return await new LayerApplier(style).ApplyAsync(stream, mediaType, directory, CancellationToken.None);
+        return await new LayerApplier(style).ApplyAsync(stream, mediaType, directory, [], CancellationToken.None);
     }
 
     private static string Stat(string path) => TestMounts.Run("stat", "-c", "%F|%u|%g|%a|%t|%T|%Y", path).Trim();
@@ -80,10 +80,32 @@ public sealed class LayerApplierTests
     }
 
     [Test]
-    public void Zstd_and_unknown_media_types_are_not_supported()
+    public async Task A_zstd_layer_applies_with_the_diff_id_of_its_tar()
     {
-        byte[] tar = new LayerTar().File("a", "x").Tar();
-        Assert.ThrowsAsync<NotSupportedException>(() => ApplyAsync(tar, "application/vnd.oci.image.layer.v1.tar+zstd", _target));
+        byte[] tar = new LayerTar().File("a/b/c", "zstd data").Tar();
+        byte[] zstd = new ZstdSharp.Compressor(3).Wrap(tar).ToArray();
+
+        string diffId = await ApplyAsync(zstd, "application/vnd.oci.image.layer.v1.tar+zstd", _target);
+
+        Assert.That(diffId, Is.EqualTo(LayerTar.DiffId(tar)));
+        Assert.That(File.ReadAllText(Path.Combine(_target, "a/b/c")), Is.EqualTo("zstd data"));
+    }
+
+    [Test]
+    public async Task The_compression_is_read_from_the_magic_not_the_media_type()
+    {
+        byte[] tar = new LayerTar().File("z", "1").Tar();
+        Assert.That(await ApplyAsync(new ZstdSharp.Compressor(1).Wrap(tar).ToArray(), TarGzip, _target), Is.EqualTo(LayerTar.DiffId(tar)));
+        Assert.That(await ApplyAsync(LayerTar.Gzip(tar), Tar, _target), Is.EqualTo(LayerTar.DiffId(tar)));
+        Assert.That(await ApplyAsync(tar, "application/vnd.oci.image.layer.v1.tar+zstd", _target), Is.EqualTo(LayerTar.DiffId(tar)));
+    }
+
+    [Test]
+    public void A_truncated_zstd_layer_fails_and_unknown_media_types_are_not_supported()
+    {
+        byte[] tar = new LayerTar().File("a", new string('x', 100_000)).Tar();
+        byte[] zstd = new ZstdSharp.Compressor(3).Wrap(tar).ToArray();
+        Assert.That(() => ApplyAsync(zstd[..(zstd.Length / 2)], "application/vnd.oci.image.layer.v1.tar+zstd", _target), Throws.InstanceOf<Exception>());
         Assert.ThrowsAsync<NotSupportedException>(() => ApplyAsync(tar, "text/plain", _target));
     }
 

@@ -15,8 +15,17 @@ public sealed class LayerTar
 
     public static readonly DateTimeOffset Time = new(2020, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
-    public LayerTar Dir(string name, int mode = 0x1ed, int uid = 0, int gid = 0) =>
-        Add(new PaxTarEntry(TarEntryType.Directory, name) { Mode = (UnixFileMode)mode, Uid = uid, Gid = gid, ModificationTime = Time });
+    public LayerTar Dir(string name, int mode = 0x1ed, int uid = 0, int gid = 0, IDictionary<string, string>? xattrs = null)
+    {
+        var entry = xattrs is null
+            ? new PaxTarEntry(TarEntryType.Directory, name)
+            : new PaxTarEntry(TarEntryType.Directory, name, xattrs.ToDictionary(x => "SCHILY.xattr." + x.Key, x => x.Value));
+        entry.Mode = (UnixFileMode)mode;
+        entry.Uid = uid;
+        entry.Gid = gid;
+        entry.ModificationTime = Time;
+        return Add(entry);
+    }
 
     public LayerTar File(string name, string text, int mode = 0x1a4, int uid = 0, int gid = 0, IDictionary<string, string>? xattrs = null)
     {

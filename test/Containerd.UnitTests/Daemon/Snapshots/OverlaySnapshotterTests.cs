@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using ContentDescriptor = Containerd.Api.Types.ContentDescriptor;
 using Containerd.Daemon.Content;
+using Containerd.Daemon.Native;
 using Containerd.Daemon.Snapshots;
 
 namespace Containerd.UnitTests.Daemon.Snapshots;
@@ -41,7 +42,52 @@ public sealed class OverlaySnapshotterTests
     private async Task<string> ApplyAsync(string key, LayerTar layer)
     {
         using var stream = new MemoryStream(layer.Tar());
-        return await new LayerApplier().ApplyAsync(stream, Tar, _snapshotter.UpperDirectory(key), None);
+        return await new LayerApplier().ApplyAsync(stream, Tar, _snapshotter.UpperDirectory(key), Unpacker.LowerDirectories(_snapshotter.Mounts(key)), None);
+    }
+
+    private static string Stat(string path) => TestMounts.Run("stat", "-c", "%u:%g %a %Y", path).Trim();
+
+    [Test]
+    public async Task A_directory_a_layer_leaves_out_keeps_the_lower_layers_owner_mode_time_and_xattrs()
+    {
+        await _snapshotter.PrepareAsync("k1", null, None);
+        await ApplyAsync("k1", new LayerTar()
+            .Dir("data/", mode: 0x1c0, uid: 1000, gid: 1000, xattrs: new Dictionary<string, string> { ["user.origin"] = "lower" })
+            .Dir("data/deep/", mode: 0x1e8, uid: 7, gid: 8).File("data/deep/old", "o")
+            .Dir("opq/", uid: 5, gid: 5).Dir("opq/hidden/", uid: 6, gid: 6)
+            .Dir("gone/", uid: 9, gid: 9).Symlink("link", _scratch.FullName));
+        await _snapshotter.CommitAsync("l1", "k1", None);
+        await _snapshotter.PrepareAsync("k2", "l1", None);
+        await ApplyAsync("k2", new LayerTar().File("other", "x").Dir("opq/", uid: 4, gid: 4).File("opq/.wh..wh..opq", "").File("gone/.wh..wh..opq", "").File(".wh.gone", ""));
+        await _snapshotter.CommitAsync("l2", "k2", None);
+        await _snapshotter.PrepareAsync("k3", "l2", None);
+        await ApplyAsync("k3", new LayerTar()
+            .File("data/file", "new").File("data/deep/new", "n").File("data/fresh/f", "f")
+            .File("opq/hidden/f", "f").File("gone/f", "f").File("link/f", "f"));
+
+        // The lower directories' metadata, two layers down; a lower layer's opaque directory,
+        // whiteout or symlink stops the search (the symlink's target is never read).
+        string upper = _snapshotter.UpperDirectory("k3");
+        string lower = Path.Combine(upper, "..", "..", "1", "fs");
+        Assert.That(Stat(Path.Combine(upper, "data")), Is.EqualTo(Stat(Path.Combine(lower, "data"))));
+        Assert.That(Stat(Path.Combine(upper, "data")), Does.StartWith("1000:1000 700 "));
+        Assert.That(FileAt.GetXattr(Path.Combine(upper, "data"), "user.origin"), Is.EqualTo("lower"u8.ToArray()));
+        Assert.That(Stat(Path.Combine(upper, "data/deep")), Does.StartWith("7:8 750 "));
+        foreach (string plain in new[] { "data/fresh", "opq/hidden", "gone", "link" })
+            Assert.That(Stat(Path.Combine(upper, plain)), Does.StartWith("0:0 755 "), plain);
+        Assert.That(Stat(Path.Combine(upper, "opq")), Does.StartWith("4:4 755 "), "the nearest lower layer decides");
+
+        await _snapshotter.CommitAsync("l3", "k3", None);
+        TestMounts.MountAll(await _snapshotter.ViewAsync("view", "l3", None), _mountPoint);
+        try
+        {
+            Assert.That(Stat(Path.Combine(_mountPoint, "data")), Does.StartWith("1000:1000 700 "));
+            Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(_mountPoint, "data/deep")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "old", "new" }));
+        }
+        finally
+        {
+            TestMounts.Unmount(_mountPoint);
+        }
     }
 
     [Test]

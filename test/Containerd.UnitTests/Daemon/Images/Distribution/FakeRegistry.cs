@@ -46,6 +46,15 @@ internal sealed class FakeRegistry : IAsyncDisposable
     /// <summary>Overrides the Docker-Content-Digest header (to test its check).</summary>
     public string? LieAboutDigest { get; set; }
 
+    /// <summary>Answers a blob's Range request with the whole blob (200), as a registry without range support.</summary>
+    public bool IgnoreRange { get; set; }
+
+    /// <summary>When set, a blob body breaks off (connection aborted) after this many bytes of it.</summary>
+    public long? BreakBlobsAfter { get; set; }
+
+    /// <summary>Every blob request's "DIGEST RANGE" (RANGE empty without one) and the status answered.</summary>
+    public ConcurrentQueue<(string Request, int Status)> BlobRequests { get; } = new();
+
     /// <summary>Every request: "PATH AUTHORIZATION".</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
@@ -174,14 +183,38 @@ internal sealed class FakeRegistry : IAsyncDisposable
 
     private async Task WriteBlobAsync(HttpContext context, string digest)
     {
+        var range = context.Request.Headers.Range.ToString();
         if (!Blobs.TryGetValue(digest, out var blob))
         {
+            BlobRequests.Enqueue(($"{digest} {range}".TrimEnd(), 404));
             await ErrorAsync(context, 404, "BLOB_UNKNOWN", "blob unknown to registry");
             return;
         }
+        long from = 0;
+        if (!IgnoreRange && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-')
+            && long.TryParse(range["bytes=".Length..^1], out var start))
+        {
+            if (start >= blob.Length)
+            {
+                BlobRequests.Enqueue(($"{digest} {range}", 416));
+                context.Response.StatusCode = 416;
+                return;
+            }
+            from = start;
+            context.Response.StatusCode = 206;
+            context.Response.Headers.ContentRange = $"bytes {from}-{blob.Length - 1}/{blob.Length}";
+        }
+        BlobRequests.Enqueue(($"{digest} {range}".TrimEnd(), context.Response.StatusCode));
         context.Response.ContentType = "application/octet-stream";
-        context.Response.ContentLength = blob.Length;
-        await context.Response.Body.WriteAsync(blob);
+        context.Response.ContentLength = blob.Length - from;
+        if (BreakBlobsAfter is { } cut && cut < blob.Length - from)
+        {
+            await context.Response.Body.WriteAsync(blob.AsMemory((int)from, (int)cut));
+            await context.Response.Body.FlushAsync();
+            context.Abort();
+            return;
+        }
+        await context.Response.Body.WriteAsync(blob.AsMemory((int)from));
     }
 
     private static async Task ErrorAsync(HttpContext context, int status, string code, string message)

@@ -190,6 +190,89 @@ public sealed class ImagePullerTests
         Assert.That(_store.Info(image.LayerDigests[1]), Is.Null);
     }
 
+    private string IngestOf(string digest) => Path.Combine(_root.FullName, "ingest", digest["sha256:".Length..]);
+
+    private List<(string Request, int Status)> BlobRequestsFor(string digest) =>
+        _registry.BlobRequests.Where(r => r.Request.StartsWith(digest, StringComparison.Ordinal)).ToList();
+
+    [Test]
+    public async Task A_download_broken_off_resumes_with_a_range_request_from_what_it_kept()
+    {
+        var image = TestImages.AddImage(_registry, "app", 1, layerBytes: 200_000);
+        _registry.AddManifest("app", DistributionMediaTypes.OciManifest, image.Manifest, tag: "latest");
+        var layer = image.LayerDigests[0];
+        _registry.BreakBlobsAfter = 70_000;
+
+        var broken = Assert.ThrowsAsync<RegistryException>(() => Puller().PullAsync($"{_registry.Host}/app", Plain(), CancellationToken.None));
+        Assert.That(broken!.Kind, Is.EqualTo(RegistryErrorKind.Unavailable), broken.Message);
+        Assert.That(_store.Info(layer), Is.Null, "no partial blob is visible");
+        long kept = new FileInfo(Path.Combine(IngestOf(layer), "data")).Length;
+        Assert.That(kept, Is.GreaterThan(0).And.LessThanOrEqualTo(70_000));
+
+        _registry.BreakBlobsAfter = null;
+        var progress = new RecordingProgress();
+        await Puller().PullAsync($"{_registry.Host}/app", Plain(progress), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(BlobRequestsFor(layer), Is.EqualTo(new[] { (layer, 200), ($"{layer} bytes={kept}-", 206) }));
+            Assert.That(_store.Info(layer)!.Size, Is.EqualTo(200_000));
+            Assert.That(Directory.Exists(IngestOf(layer)), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task A_registry_that_ignores_the_range_is_fetched_whole_from_the_start()
+    {
+        var image = TestImages.AddImage(_registry, "app", 1, layerBytes: 50_000);
+        _registry.AddManifest("app", DistributionMediaTypes.OciManifest, image.Manifest, tag: "latest");
+        var layer = image.LayerDigests[0];
+        await WriteIngestAsync(layer, _registry.Blobs[layer][..20_000], 50_000);
+        _registry.IgnoreRange = true;
+
+        await Puller().PullAsync($"{_registry.Host}/app", Plain(), CancellationToken.None);
+
+        Assert.That(BlobRequestsFor(layer), Is.EqualTo(new[] { ($"{layer} bytes=20000-", 200) }));
+        Assert.That(_store.Info(layer)!.Size, Is.EqualTo(50_000));
+    }
+
+    [Test]
+    public async Task A_kept_prefix_that_is_not_the_blobs_is_dropped_and_the_blob_fetched_whole_once()
+    {
+        var image = TestImages.AddImage(_registry, "app", 1, layerBytes: 50_000);
+        _registry.AddManifest("app", DistributionMediaTypes.OciManifest, image.Manifest, tag: "latest");
+        var layer = image.LayerDigests[0];
+        var wrong = _registry.Blobs[layer][..20_000];
+        wrong[100] ^= 0xff;
+        await WriteIngestAsync(layer, wrong, 50_000);
+
+        await Puller().PullAsync($"{_registry.Host}/app", Plain(), CancellationToken.None);
+
+        Assert.That(BlobRequestsFor(layer), Is.EqualTo(new[] { ($"{layer} bytes=20000-", 206), (layer, 200) }));
+        Assert.That(_store.Info(layer)!.Size, Is.EqualTo(50_000));
+    }
+
+    [Test]
+    public async Task A_complete_kept_blob_is_committed_without_a_request()
+    {
+        var image = TestImages.AddImage(_registry, "app", 1, layerBytes: 5_000);
+        _registry.AddManifest("app", DistributionMediaTypes.OciManifest, image.Manifest, tag: "latest");
+        var layer = image.LayerDigests[0];
+        await WriteIngestAsync(layer, _registry.Blobs[layer], 5_000);
+
+        await Puller().PullAsync($"{_registry.Host}/app", Plain(), CancellationToken.None);
+
+        Assert.That(BlobRequestsFor(layer), Is.Empty);
+        Assert.That(_store.Info(layer)!.Size, Is.EqualTo(5_000));
+    }
+
+    private async Task WriteIngestAsync(string digest, byte[] prefix, long size)
+    {
+        await using var ingest = _store.TryOpenIngest(digest, size)!;
+        await ingest.ResumeAsync(CancellationToken.None);
+        await ingest.AppendAsync(new MemoryStream(prefix), CancellationToken.None);
+    }
+
     [Test]
     public void A_layer_longer_than_its_descriptor_is_cut_off()
     {
