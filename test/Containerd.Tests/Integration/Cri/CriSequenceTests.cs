@@ -204,6 +204,89 @@ public sealed partial class CriSequenceTests : CriFixture
         Assert.That(NetworkLeftovers(), Is.Empty);
     }
 
+    [Test]
+    public async Task StatsResourceUpdatesAndLogRotationWork()
+    {
+        var busybox = Images.Busybox.Reference(Images.Plain);
+        await ImageClient.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = busybox } });
+        var podConfig = PodConfig("ops", Path.Combine(LogDir, "ops"));
+        var pod = (await Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = podConfig })).PodSandboxId;
+        string container;
+        try
+        {
+            container = (await Runtime.CreateContainerAsync(new CreateContainerRequest
+            {
+                PodSandboxId = pod,
+                SandboxConfig = podConfig,
+                Config = new ContainerConfig
+                {
+                    Metadata = new ContainerMetadata { Name = "ticker" },
+                    Image = new ImageSpec { Image = busybox },
+                    Command = { "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done" },
+                    LogPath = "ticker/0.log",
+                    Linux = new LinuxContainerConfig { Resources = new LinuxContainerResources { MemoryLimitInBytes = 64L << 20 } },
+                },
+            })).ContainerId;
+            await Runtime.StartContainerAsync(new StartContainerRequest { ContainerId = container });
+
+            var stats = (await Runtime.ContainerStatsAsync(new ContainerStatsRequest { ContainerId = container })).Stats;
+            Assert.That(stats.Attributes.Id, Is.EqualTo(container));
+            Assert.That(stats.Cpu?.UsageCoreNanoSeconds?.Value, Is.GreaterThan(0UL));
+            Assert.That(stats.Memory?.WorkingSetBytes?.Value, Is.GreaterThan(0UL));
+            var listed = await Runtime.ListContainerStatsAsync(new ListContainerStatsRequest { Filter = new ContainerStatsFilter { PodSandboxId = pod } });
+            Assert.That(listed.Stats.Select(s => s.Attributes.Id), Is.EqualTo(new[] { container }));
+            var podStats = (await Runtime.PodSandboxStatsAsync(new PodSandboxStatsRequest { PodSandboxId = pod })).Stats;
+            Assert.That(podStats.Linux.Containers.Select(c => c.Attributes.Id), Is.EqualTo(new[] { container }));
+            Assert.That(podStats.Linux.Network?.DefaultInterface?.Name, Is.EqualTo("eth0"));
+
+            await Runtime.UpdateContainerResourcesAsync(new UpdateContainerResourcesRequest
+            {
+                ContainerId = container, Linux = new LinuxContainerResources { MemoryLimitInBytes = 96L << 20 },
+            });
+            Assert.That(MemoryLimit(container), Is.EqualTo(96L << 20));
+            var updated = (await Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = container })).Status;
+            Assert.That(updated.Resources.Linux.MemoryLimitInBytes, Is.EqualTo(96L << 20));
+
+            // Rotation as the kubelet does it: rename, then ReopenContainerLog; later lines go to a new file.
+            var log = updated.LogPath;
+            await ReadLogAsync(log, "tick 3");
+            File.Move(log, log + ".1");
+            await Runtime.ReopenContainerLogAsync(new ReopenContainerLogRequest { ContainerId = container });
+            var fresh = await ReadLogAsync(log, "", minimumLines: 3);
+            Assert.That(fresh.Length, Is.GreaterThanOrEqualTo(3));
+            var before = Numbers(await File.ReadAllLinesAsync(log + ".1"));
+            var after = Numbers(fresh);
+            Assert.That(after[0], Is.EqualTo(before[^1] + 1), "nothing lost or repeated across the rotation");
+
+            await Runtime.StopContainerAsync(new StopContainerRequest { ContainerId = container, Timeout = 0 });
+            var reopen = Assert.ThrowsAsync<RpcException>(async () =>
+                await Runtime.ReopenContainerLogAsync(new ReopenContainerLogRequest { ContainerId = container }));
+            Assert.That(reopen!.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+        }
+        finally
+        {
+            await Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = pod });
+        }
+        Assert.That(CgroupsOf(container).Concat(CgroupsOf(pod)), Is.Empty, "runc removed the pod's cgroups");
+        Assert.That(NetworkLeftovers(), Is.Empty);
+    }
+
+    private static long MemoryLimit(string id)
+    {
+        var v1 = $"/sys/fs/cgroup/memory/k8s.io/{id}/memory.limit_in_bytes";
+        var text = File.Exists(v1) ? File.ReadAllText(v1) : File.ReadAllText($"/sys/fs/cgroup/k8s.io/{id}/memory.max");
+        return long.Parse(text.Trim());
+    }
+
+    private static IEnumerable<string> CgroupsOf(string id) =>
+        Directory.GetDirectories("/sys/fs/cgroup").Prepend("/sys/fs/cgroup")
+            .Select(d => Path.Combine(d, "k8s.io", id))
+            .Where(Directory.Exists);
+
+    private static List<int> Numbers(IEnumerable<string> lines) =>
+        [.. lines.Select(l => LogLine().Match(l)).Where(m => m.Success && m.Groups[3].Value.StartsWith("tick ", StringComparison.Ordinal))
+            .Select(m => int.Parse(m.Groups[3].Value[5..]))];
+
     private async Task<string> CreateAndStartAsync(string pod, PodSandboxConfig podConfig, string image, string name, string script)
     {
         var id = (await Runtime.CreateContainerAsync(new CreateContainerRequest
@@ -234,13 +317,13 @@ public sealed partial class CriSequenceTests : CriFixture
         }
     }
 
-    private static async Task<string[]> ReadLogAsync(string path, string waitFor)
+    private static async Task<string[]> ReadLogAsync(string path, string waitFor, int minimumLines = 0)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
             var lines = File.Exists(path) ? await File.ReadAllLinesAsync(path) : [];
-            if (lines.Any(l => l.EndsWith(waitFor, StringComparison.Ordinal)) || DateTime.UtcNow > deadline)
+            if ((lines.Any(l => l.EndsWith(waitFor, StringComparison.Ordinal)) && lines.Length >= minimumLines) || DateTime.UtcNow > deadline)
                 return lines;
             await Task.Delay(100);
         }
