@@ -93,8 +93,9 @@ public sealed class ContainerManager : ISandboxContainers
             var security = config.Linux?.SecurityContext;
             var requested = SpecUser.Requested(security?.RunAsUsername, security?.RunAsUser, security?.RunAsGroup, imageConfig.User);
             var user = await _users.ResolveAsync(requested, image.Resolved, imageReference, cancellationToken).ConfigureAwait(false);
+            var specConfig = WithHostPaths(config);
             var spec = ContainerSpec.Build(new ContainerSpecInput(
-                id, sandboxId, config, sandboxConfig, imageConfig, imageReference, sandbox.Pid,
+                id, sandboxId, specConfig, sandboxConfig, imageConfig, imageReference, sandbox.Pid,
                 new Specs.SandboxFiles(_files.HostnameFile(sandboxId), _files.HostsFile(sandboxId), _files.ResolvConf(sandboxId),
                     SandboxNamespaces.HostIpc(sandbox.Config) ? null : _files.Shm(sandboxId)),
                 user, HostDevices.Lookup)
@@ -131,6 +132,8 @@ public sealed class ContainerManager : ISandboxContainers
                 ImageRef = imageReference,
                 ImageName = container.Image,
                 ImageId = image.Id,
+                ImageRepoDigest = image.RepoDigests.FirstOrDefault() ?? image.Id,
+                StopSignal = StopSignals.Of(config.StopSignal, image.Resolved.ConfigJson),
                 LogPath = sandboxConfig.LogDirectory.Length > 0 && config.LogPath.Length > 0
                     ? Path.Combine(sandboxConfig.LogDirectory, config.LogPath)
                     : "",
@@ -242,7 +245,7 @@ public sealed class ContainerManager : ISandboxContainers
             FinishedAt = record.FinishedAt,
             ExitCode = record.ExitCode,
             Image = new ImageSpec { Image = record.ImageRef },
-            ImageRef = await ImageRefAsync(record, cancellationToken).ConfigureAwait(false),
+            ImageRef = record.ImageRepoDigest.Length > 0 ? record.ImageRepoDigest : record.ImageId,
             ImageId = record.ImageId,
             Reason = record.Reason,
             Message = record.Message,
@@ -462,16 +465,30 @@ public sealed class ContainerManager : ISandboxContainers
         return record.Pid;
     }
 
-    private async Task<string> ImageRefAsync(ContainerRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// The config with each bind mount's host path made (a directory, when absent, as
+    /// containerd does for the kubelet's emptyDir and hostPath volumes) and its final
+    /// symlink resolved, so runc mounts what the kubelet meant.
+    /// </summary>
+    private static ContainerConfig WithHostPaths(ContainerConfig config)
     {
-        // As containerd: the image's first repo digest when it still has one, else its id.
-        if (await _images.FindAsync(record.ImageId, cancellationToken).ConfigureAwait(false) is { } image
-            && image.RepoDigests.FirstOrDefault() is { } digest)
-            return digest;
-        return record.ImageId;
+        if (config.Mounts.Count == 0)
+            return config;
+        var copy = config.Clone();
+        foreach (var mount in copy.Mounts)
+        {
+            if (mount.HostPath.Length == 0 || !Path.IsPathRooted(mount.HostPath))
+                continue;
+            if (!File.Exists(mount.HostPath) && !Directory.Exists(mount.HostPath))
+                Directory.CreateDirectory(mount.HostPath);
+            var info = Directory.Exists(mount.HostPath) ? (FileSystemInfo)new DirectoryInfo(mount.HostPath) : new FileInfo(mount.HostPath);
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+                mount.HostPath = target.FullName;
+        }
+        return copy;
     }
 
-    private static uint StopSignal(ContainerRecord record) => CriTasks.SigTerm;
+    private static uint StopSignal(ContainerRecord record) => record.StopSignal != 0 ? record.StopSignal : CriTasks.SigTerm;
 
     private static string NameOf(ContainerRecord record) => record.Config.Metadata?.Name ?? "";
 

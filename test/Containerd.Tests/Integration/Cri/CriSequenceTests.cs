@@ -54,6 +54,8 @@ public sealed partial class CriSequenceTests : CriFixture
             Command = { "sh", "-c", "trap '' TERM; echo hello; echo oops >&2; while true; do sleep 1; done" },
             LogPath = "main/0.log",
             Labels = { ["role"] = "main" },
+            // A hostPath volume whose directory does not exist yet: made, as containerd does.
+            Mounts = { new Mount { ContainerPath = "/data", HostPath = Path.Combine(CriDir, "hostdata", "seq") } },
         };
         var container = (await Runtime.CreateContainerAsync(new CreateContainerRequest
         {
@@ -73,6 +75,9 @@ public sealed partial class CriSequenceTests : CriFixture
         var timedOut = Assert.ThrowsAsync<RpcException>(async () =>
             await Runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "sleep", "30" }, Timeout = 1 }));
         Assert.That(timedOut!.StatusCode, Is.EqualTo(StatusCode.DeadlineExceeded));
+        var write = await Runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "sh", "-c", "echo through > /data/f" } });
+        Assert.That(write.ExitCode, Is.EqualTo(0), write.Stderr.ToStringUtf8());
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(CriDir, "hostdata", "seq", "f")), Is.EqualTo("through\n"));
         var resolv = await Runtime.ExecSyncAsync(new ExecSyncRequest { ContainerId = container, Cmd = { "cat", "/etc/resolv.conf" } });
         Assert.That(resolv.Stdout.ToStringUtf8(), Does.Contain("nameserver 10.96.0.10"));
 

@@ -107,3 +107,27 @@ public sealed class CriAdapterLogicTests
         Assert.That(SandboxManager.NameOf(null), Is.Empty);
     }
 }
+
+public sealed class StopSignalTests
+{
+    [TestCase("SIGTERM", 15u)]
+    [TestCase("TERM", 15u)]
+    [TestCase("Sigquit", 3u)]
+    [TestCase("9", 9u)]
+    [TestCase("SIGRTMIN+3", 37u)]
+    [TestCase("Sigrtminplus3", 37u)]
+    [TestCase("SIGRTMAX-1", 63u)]
+    [TestCase("NOPE", null)]
+    [TestCase("65", null)]
+    public void NamesAndNumbersParse(string text, uint? number) =>
+        Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Parse(text), Is.EqualTo(number));
+
+    [Test]
+    public void TheConfigWinsThenTheImageThenSigterm()
+    {
+        var image = System.Text.Encoding.UTF8.GetBytes("""{"config":{"StopSignal":"SIGQUIT"}}""");
+        Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.Sigusr1, image), Is.EqualTo(10u));
+        Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.RuntimeDefault, image), Is.EqualTo(3u));
+        Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.RuntimeDefault, "{}"u8.ToArray()), Is.EqualTo(15u));
+    }
+}
