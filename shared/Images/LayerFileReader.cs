@@ -27,7 +27,7 @@ public static class LayerFileReader
     /// <param name="paths">Paths inside the image ("etc/passwd", "/etc/passwd" alike).</param>
     /// <returns>For each path as given, its content, or null when the merged rootfs has no such regular file.</returns>
     /// <exception cref="ImageFormatException">A layer is not a readable tar (or gzip of one), or a file is over <see cref="MaxFileBytes"/>.</exception>
-    /// <exception cref="NotSupportedException">A path is (or passes through) a link, or a layer is zstd-compressed.</exception>
+    /// <exception cref="NotSupportedException">A path is (or passes through) a link.</exception>
     public static async Task<IReadOnlyDictionary<string, byte[]?>> ReadAsync(
         IReadOnlyList<BlobRef> layers, Func<BlobRef, CancellationToken, Task<Stream>> open, IReadOnlyList<string> paths,
         CancellationToken cancellationToken)
@@ -58,9 +58,9 @@ public static class LayerFileReader
     private static async Task SearchLayerAsync(
         Stream blob, BlobRef layer, HashSet<string> pending, Dictionary<string, byte[]?> results, CancellationToken cancellationToken)
     {
-        await using var tar = await UncompressedAsync(blob, layer, cancellationToken).ConfigureAwait(false);
-        if (tar is null)
+        if (layer.Size == 0)
             return; // an empty blob: a layer that changes nothing
+        await using var tar = await LayerStreams.DecompressAsync(blob, cancellationToken).ConfigureAwait(false);
         var found = new HashSet<string>();
         var hidden = new HashSet<string>();
         await using var reader = new TarReader(tar, leaveOpen: true);
@@ -123,28 +123,6 @@ public static class LayerFileReader
             default:
                 return null;
         }
-    }
-
-    /// <summary>The tar stream inside BLOB: gunzipped when it starts with gzip's magic, as is otherwise; null when BLOB is empty.</summary>
-    private static async Task<Stream?> UncompressedAsync(Stream blob, BlobRef layer, CancellationToken cancellationToken)
-    {
-        var head = new byte[4];
-        var length = 0;
-        while (length < head.Length)
-        {
-            var read = await blob.ReadAsync(head.AsMemory(length), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-                break;
-            length += read;
-        }
-        if (length == 0)
-            return null;
-        var whole = new PrefixedReadStream(head.AsMemory(0, length), blob);
-        if (length >= 2 && head[0] == 0x1f && head[1] == 0x8b)
-            return new GZipStream(whole, CompressionMode.Decompress);
-        if (length == 4 && head is [0x28, 0xb5, 0x2f, 0xfd])
-            throw new NotSupportedException($"layer {layer.Digest} is zstd-compressed: not supported (no zstd decoder in this build)");
-        return whole;
     }
 
     /// <summary>"./etc//passwd/" → "etc/passwd": tar names and asked-for paths compared alike.</summary>

@@ -5,7 +5,7 @@ namespace Containerd.Shared.Images;
 /// it: a stream that cannot seek read as if nothing had been taken. The inner
 /// stream stays the caller's.
 /// </summary>
-internal sealed class PrefixedReadStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
+public sealed class PrefixedReadStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
 {
     private ReadOnlyMemory<byte> _prefix = prefix;
 

@@ -1,3 +1,4 @@
+using Containerd.Shared.Images;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
@@ -102,15 +103,7 @@ public sealed class LayerApplier(WhiteoutStyle whiteouts = WhiteoutStyle.Overlay
         if (!IsLayerMediaType(mediaType))
             throw new NotSupportedException($"layer media type {mediaType} is not supported");
 
-        byte[] magic = new byte[4];
-        int read = await layer.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        var replay = new PrefixedReadStream(magic.AsMemory(0, read), layer);
-        return magic.AsSpan(0, read) switch
-        {
-            [0x1f, 0x8b, ..] => new GZipStream(replay, CompressionMode.Decompress),
-            [0x28, 0xb5, 0x2f, 0xfd] => new ZstdSharp.DecompressionStream(replay),
-            _ => replay,
-        };
+        return await LayerStreams.DecompressAsync(layer, cancellationToken).ConfigureAwait(false);
     }
 
     private static bool IsLayerMediaType(string mediaType) => mediaType is
