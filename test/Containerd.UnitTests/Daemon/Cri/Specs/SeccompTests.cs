@@ -4,9 +4,9 @@ using System.Text.Json.Nodes;
 using Containerd.Daemon.Cri.Specs;
 using Grpc.Core;
 using Runtime.V1;
-using static Containerd.UnitTests.Cri.SpecInputs;
+using static Containerd.UnitTests.Daemon.Cri.Specs.SpecInputs;
 
-namespace Containerd.UnitTests.Cri;
+namespace Containerd.UnitTests.Daemon.Cri.Specs;
 
 /// <summary>containerd's default seccomp profile and the choice of profile.</summary>
 public sealed class SeccompTests

@@ -3,7 +3,7 @@ using Containerd.Shared.Oci;
 using Grpc.Core;
 using Runtime.V1;
 
-namespace Containerd.UnitTests.Cri;
+namespace Containerd.UnitTests.Daemon.Cri.Specs;
 
 /// <summary>The user string the caller resolves (containerd's generateUserString), and the raw image config.</summary>
 public sealed class SpecUserTests

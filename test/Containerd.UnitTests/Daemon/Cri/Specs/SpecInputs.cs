@@ -3,7 +3,7 @@ using Containerd.Daemon.Cri.Specs;
 using Containerd.Shared.Oci;
 using Runtime.V1;
 
-namespace Containerd.UnitTests.Cri;
+namespace Containerd.UnitTests.Daemon.Cri.Specs;
 
 /// <summary>Small CRI configs and spec inputs the spec tests vary one field at a time.</summary>
 internal static class SpecInputs

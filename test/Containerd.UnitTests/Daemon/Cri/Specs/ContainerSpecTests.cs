@@ -4,9 +4,9 @@ using Containerd.Daemon.Cri.Specs;
 using Containerd.Shared.Oci;
 using Grpc.Core;
 using Runtime.V1;
-using static Containerd.UnitTests.Cri.SpecInputs;
+using static Containerd.UnitTests.Daemon.Cri.Specs.SpecInputs;
 
-namespace Containerd.UnitTests.Cri;
+namespace Containerd.UnitTests.Daemon.Cri.Specs;
 
 /// <summary>A container's spec: containerd 1.6's containerSpec, rule by rule.</summary>
 public sealed class ContainerSpecTests
