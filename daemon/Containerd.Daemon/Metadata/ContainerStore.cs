@@ -23,13 +23,7 @@ public sealed class ContainerStore
     public ContainerStore(string databasePath)
     {
         DatabasePath = databasePath;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = DurableSqlite.ConnectionString(databasePath);
     }
 
     public string DatabasePath { get; }

@@ -9,6 +9,15 @@ namespace Containerd.Daemon.Metadata;
 /// </summary>
 public static class DurableSqlite
 {
+    /// <summary>The daemon's one way to reach a metadata database: created if absent, pooled, 30 s of waiting for a lock.</summary>
+    public static string ConnectionString(string databasePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = databasePath,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
     public static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);

@@ -19,13 +19,7 @@ public sealed class ImageStore
 
     public ImageStore(string databasePath)
     {
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = DurableSqlite.ConnectionString(databasePath);
     }
 
     /// <summary>Creates the table; run after <see cref="ContainerStore.InitializeAsync"/> (which checks the file).</summary>

@@ -16,13 +16,7 @@ public sealed class LeaseStore
 
     public LeaseStore(string databasePath)
     {
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = DurableSqlite.ConnectionString(databasePath);
     }
 
     /// <summary>Creates the table; run after <see cref="ContainerStore.InitializeAsync"/> (which checks the file).</summary>

@@ -23,13 +23,7 @@ public sealed class CriRecordTable<T> where T : class, IMessage<T>
 
     public CriRecordTable(string databasePath, string table, MessageParser<T> parser, Func<T, string> idOf)
     {
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = DurableSqlite.ConnectionString(databasePath);
         _table = table;
         _parser = parser;
         _idOf = idOf;
