@@ -16,6 +16,9 @@ public sealed record ImageConfig(
 {
     public static ImageConfig Empty { get; } = new([], [], [], "", "");
 
+    /// <summary>The signal that stops the image's process (e.g. SIGQUIT), as the image spells it; empty for none.</summary>
+    public string StopSignal { get; init; } = "";
+
     /// <exception cref="FormatException">The blob is not JSON.</exception>
     public static ImageConfig Parse(ReadOnlySpan<byte> configJson)
     {
@@ -37,7 +40,10 @@ public sealed record ImageConfig(
                 Strings(config, "Cmd"),
                 Strings(config, "Env"),
                 String(config, "WorkingDir"),
-                String(config, "User"));
+                String(config, "User"))
+            {
+                StopSignal = String(config, "StopSignal"),
+            };
         }
     }
 

@@ -22,8 +22,4 @@ public static class CriNames
 
     /// <summary>Unix nanoseconds now.</summary>
     public static long Now() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-
-    /// <summary>Unix nanoseconds of a protobuf timestamp.</summary>
-    public static long Nanos(Google.Protobuf.WellKnownTypes.Timestamp? time) =>
-        time is null ? 0 : time.Seconds * 1_000_000_000L + time.Nanos;
 }

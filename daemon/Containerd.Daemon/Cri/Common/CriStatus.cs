@@ -44,14 +44,14 @@ public sealed class CriStatus(CniNetwork network)
         // crictl info parses every value as JSON, as containerd writes them.
         if (verbose)
         {
-            response.Info["cniconfig"] = Json(writer =>
+            response.Info["cniconfig"] = CriInfo.Json(writer =>
             {
                 writer.WriteStartObject();
                 writer.WriteBoolean("networkReady", cni.Ready);
                 writer.WriteString("detail", cni.Detail);
                 writer.WriteEndObject();
             });
-            response.Info["lastCNILoadStatus"] = Json(writer => writer.WriteStringValue(cni.Ready ? "OK" : cni.Message));
+            response.Info["lastCNILoadStatus"] = CriInfo.Json(writer => writer.WriteStringValue(cni.Ready ? "OK" : cni.Message));
         }
         return response;
     }
@@ -64,14 +64,6 @@ public sealed class CriStatus(CniNetwork network)
 
     /// <summary>The kubelet's pod CIDR: nothing to do with a CNI configuration that names its own ranges (as containerd without a template).</summary>
     public UpdateRuntimeConfigResponse UpdateRuntimeConfig(UpdateRuntimeConfigRequest request) => new();
-
-    private static string Json(Action<System.Text.Json.Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
-            write(writer);
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
 
     private static string ReadVersion()
     {

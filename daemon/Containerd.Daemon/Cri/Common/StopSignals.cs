@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Runtime.V1;
 
 namespace Containerd.Daemon.Cri.Common;
@@ -19,22 +18,12 @@ public static class StopSignals
         ["WINCH"] = 28, ["IO"] = 29, ["POLL"] = 29, ["PWR"] = 30, ["SYS"] = 31, ["RTMIN"] = 34,
     };
 
-    public static uint Of(Signal configured, byte[] imageConfigJson)
+    /// <param name="imageStopSignal">The image config's StopSignal (<see cref="Shared.Oci.ImageConfig.StopSignal"/>).</param>
+    public static uint Of(Signal configured, string imageStopSignal)
     {
         if (configured != Signal.RuntimeDefault && Parse(configured.ToString()) is { } fromConfig)
             return fromConfig;
-        try
-        {
-            using var document = JsonDocument.Parse(imageConfigJson);
-            if (document.RootElement.TryGetProperty("config", out var config) && config.ValueKind == JsonValueKind.Object
-                && config.TryGetProperty("StopSignal", out var value) && value.ValueKind == JsonValueKind.String
-                && Parse(value.GetString() ?? "") is { } fromImage)
-                return fromImage;
-        }
-        catch (JsonException)
-        {
-        }
-        return 15;
+        return Parse(imageStopSignal) ?? 15;
     }
 
     /// <summary>SIGTERM, TERM, Sigterm, 15, SIGRTMIN+3, Sigrtminplus3: the number, or null.</summary>

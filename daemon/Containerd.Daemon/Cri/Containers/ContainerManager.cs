@@ -1,9 +1,8 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Containerd.Api.CriStore;
 using Containerd.Daemon.Containers;
-using Containerd.Daemon.Cri.Images;
 using Containerd.Daemon.Cri.Common;
+using Containerd.Daemon.Cri.Images;
 using Containerd.Daemon.Cri.Sandboxes;
 using Containerd.Daemon.Cri.Specs;
 using Containerd.Daemon.Cri.Store;
@@ -133,7 +132,7 @@ public sealed class ContainerManager : ISandboxContainers
                 ImageName = container.Image,
                 ImageId = image.Id,
                 ImageRepoDigest = image.RepoDigests.FirstOrDefault() ?? image.Id,
-                StopSignal = StopSignals.Of(config.StopSignal, image.Resolved.ConfigJson),
+                StopSignal = StopSignals.Of(config.StopSignal, imageConfig.StopSignal),
                 LogPath = sandboxConfig.LogDirectory.Length > 0 && config.LogPath.Length > 0
                     ? Path.Combine(sandboxConfig.LogDirectory, config.LogPath)
                     : "",
@@ -276,7 +275,7 @@ public sealed class ContainerManager : ISandboxContainers
                     continue;
                 if (filter.State is { } wanted && wanted.State != state)
                     continue;
-                if (filter.LabelSelector.Any(l => !record.Config.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
+                if (!CriFilters.LabelsMatch(filter.LabelSelector, record.Config.Labels))
                     continue;
             }
             var item = new Container
@@ -450,7 +449,7 @@ public sealed class ContainerManager : ISandboxContainers
                 return;
             }
             r.ExitCode = (int)deleted.ExitStatus;
-            r.FinishedAt = deleted.ExitedAt is null ? CriNames.Now() : CriNames.Nanos(deleted.ExitedAt);
+            r.FinishedAt = deleted.ExitedAt is null ? CriNames.Now() : UnixNanos.From(deleted.ExitedAt);
             r.Reason = r.OomKilled ? "OOMKilled" : r.ExitCode == 0 ? "Completed" : "Error";
         }, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("CRI container exited {ContainerId} {ExitCode}", id, deleted?.ExitStatus);
@@ -514,20 +513,15 @@ public sealed class ContainerManager : ISandboxContainers
         }
     }
 
-    private static string VerboseInfo(ContainerRecord record)
+    private static string VerboseInfo(ContainerRecord record) => CriInfo.Json(writer =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("sandboxID", record.SandboxId);
-            writer.WriteNumber("pid", record.Pid);
-            writer.WriteString("imageRef", record.ImageRef);
-            writer.WriteString("imageId", record.ImageId);
-            writer.WriteString("logPath", record.LogPath);
-            writer.WriteBoolean("oomKilled", record.OomKilled);
-            writer.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        writer.WriteStartObject();
+        writer.WriteString("sandboxID", record.SandboxId);
+        writer.WriteNumber("pid", record.Pid);
+        writer.WriteString("imageRef", record.ImageRef);
+        writer.WriteString("imageId", record.ImageId);
+        writer.WriteString("logPath", record.LogPath);
+        writer.WriteBoolean("oomKilled", record.OomKilled);
+        writer.WriteEndObject();
+    });
 }

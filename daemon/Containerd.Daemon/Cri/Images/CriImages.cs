@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Containerd.Daemon.Content;
 using Containerd.Daemon.Cri.Common;
 using Containerd.Daemon.Hosting;
@@ -6,6 +5,7 @@ using Containerd.Daemon.Images;
 using Containerd.Daemon.Images.Distribution;
 using Containerd.Daemon.Metadata;
 using Containerd.Shared.Images;
+using Containerd.Shared.Oci;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Runtime.V1;
@@ -213,11 +213,9 @@ public sealed class CriImages(
         string user;
         try
         {
-            using var document = JsonDocument.Parse(configJson);
-            user = document.RootElement.TryGetProperty("config", out var config) && config.ValueKind == JsonValueKind.Object
-                && config.TryGetProperty("User", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() ?? "" : "";
+            user = ImageConfig.Parse(configJson).User;
         }
-        catch (JsonException)
+        catch (FormatException)
         {
             return (null, "");
         }
@@ -229,21 +227,16 @@ public sealed class CriImages(
             : (null, name);
     }
 
-    private static string VerboseInfo(CriImage image)
+    private static string VerboseInfo(CriImage image) => CriInfo.Json(writer =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("imageId", image.Id);
-            writer.WriteString("chainID", image.Resolved.TopChainId ?? "");
-            writer.WriteString("manifest", image.Resolved.Manifest.Digest);
-            writer.WritePropertyName("imageSpec");
-            writer.WriteRawValue(image.Resolved.ConfigJson);
-            writer.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        writer.WriteStartObject();
+        writer.WriteString("imageId", image.Id);
+        writer.WriteString("chainID", image.Resolved.TopChainId ?? "");
+        writer.WriteString("manifest", image.Resolved.Manifest.Digest);
+        writer.WritePropertyName("imageSpec");
+        writer.WriteRawValue(image.Resolved.ConfigJson);
+        writer.WriteEndObject();
+    });
 
     /// <summary>containerd's IsLocalhost: the name localhost or a loopback address, with or without a port.</summary>
     public static bool IsLocalhost(string registry)

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Containerd.Api.CriStore;
 using Containerd.Daemon.Containers;
 using Containerd.Daemon.Cri.Images;
@@ -207,16 +206,17 @@ public sealed class SandboxManager(
     public ListPodSandboxResponse List(PodSandboxFilter? filter)
     {
         var response = new ListPodSandboxResponse();
-        var all = store.Sandboxes.List();
-        if (filter is { Id.Length: > 0 } && Resolve(filter.Id) is not { } only)
+        // An id filter names one sandbox, by its id or a unique prefix (ambiguous: InvalidArgument).
+        string? only = null;
+        if (filter is { Id.Length: > 0 } && (only = Resolve(filter.Id)) is null)
             return response;
-        foreach (var record in all)
+        foreach (var record in store.Sandboxes.List())
         {
             if (filter is not null)
             {
-                if (filter.Id.Length > 0 && !record.Id.StartsWith(filter.Id, StringComparison.Ordinal))
+                if (only is not null && record.Id != only)
                     continue;
-                if (filter.LabelSelector.Any(l => !record.Config.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
+                if (!CriFilters.LabelsMatch(filter.LabelSelector, record.Config.Labels))
                     continue;
             }
             var state = StateFromTask(record);
@@ -334,20 +334,15 @@ public sealed class SandboxManager(
         _ => RpcErrors.Internal($"{what}: {e.Message}"),
     };
 
-    private static string VerboseInfo(SandboxRecord record, PodSandboxState state)
+    private static string VerboseInfo(SandboxRecord record, PodSandboxState state) => CriInfo.Json(writer =>
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("pid", record.Pid);
-            writer.WriteString("processStatus", state == PodSandboxState.SandboxReady ? "running" : "stopped");
-            writer.WriteString("netNamespacePath", record.NetnsPath);
-            writer.WriteString("image", record.Image);
-            writer.WriteString("runtimeHandler", record.RuntimeHandler);
-            writer.WriteString("cniResult", record.CniResult);
-            writer.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
-    }
+        writer.WriteStartObject();
+        writer.WriteNumber("pid", record.Pid);
+        writer.WriteString("processStatus", state == PodSandboxState.SandboxReady ? "running" : "stopped");
+        writer.WriteString("netNamespacePath", record.NetnsPath);
+        writer.WriteString("image", record.Image);
+        writer.WriteString("runtimeHandler", record.RuntimeHandler);
+        writer.WriteString("cniResult", record.CniResult);
+        writer.WriteEndObject();
+    });
 }

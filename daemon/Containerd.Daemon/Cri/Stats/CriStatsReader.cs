@@ -48,7 +48,7 @@ public sealed class CriStatsReader(
                     continue;
                 if (filter.PodSandboxId.Length > 0 && !record.SandboxId.StartsWith(filter.PodSandboxId, StringComparison.Ordinal))
                     continue;
-                if (filter.LabelSelector.Any(l => !record.Config.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
+                if (!CriFilters.LabelsMatch(filter.LabelSelector, record.Config.Labels))
                     continue;
             }
             response.Stats.Add(await ReadAsync(record, cancellationToken).ConfigureAwait(false));
@@ -72,7 +72,7 @@ public sealed class CriStatsReader(
             {
                 if (filter.Id.Length > 0 && !record.Id.StartsWith(filter.Id, StringComparison.Ordinal))
                     continue;
-                if (filter.LabelSelector.Any(l => !record.Config.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
+                if (!CriFilters.LabelsMatch(filter.LabelSelector, record.Config.Labels))
                     continue;
             }
             response.Stats.Add(await ReadAsync(record, cancellationToken).ConfigureAwait(false));

@@ -125,9 +125,9 @@ public sealed class StopSignalTests
     [Test]
     public void TheConfigWinsThenTheImageThenSigterm()
     {
-        var image = System.Text.Encoding.UTF8.GetBytes("""{"config":{"StopSignal":"SIGQUIT"}}""");
+        var image = Containerd.Shared.Oci.ImageConfig.Parse("""{"config":{"StopSignal":"SIGQUIT"}}"""u8).StopSignal;
         Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.Sigusr1, image), Is.EqualTo(10u));
         Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.RuntimeDefault, image), Is.EqualTo(3u));
-        Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.RuntimeDefault, "{}"u8.ToArray()), Is.EqualTo(15u));
+        Assert.That(Containerd.Daemon.Cri.Common.StopSignals.Of(Runtime.V1.Signal.RuntimeDefault, Containerd.Shared.Oci.ImageConfig.Parse("{}"u8).StopSignal), Is.EqualTo(15u));
     }
 }
